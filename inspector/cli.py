@@ -1,0 +1,243 @@
+"""The `inspector` command line.
+
+Every subcommand reports bad input as one line naming the input and the
+problem, with a non-zero exit status; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from inspector import __version__
+from inspector.errors import InspectorError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _grid_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 128x128, got {text!r}") from None
+    return w, h
+
+
+def _share(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+# -- demo -------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from inspector.demo import run_headless_demo
+
+    run_headless_demo(args.n, seed=args.seed, hidden_share=args.hidden_share)
+    return 0
+
+
+# -- simulate ---------------------------------------------------------------------------------
+def _line_for(args: argparse.Namespace):
+    from calibration import Rig
+    from inspector.synth.line import LineConfig, SimulatedLine
+
+    config = LineConfig(tilt_deg=args.tilt)
+    rig = Rig.load(args.rig) if args.rig else None
+    return SimulatedLine(config, rig)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    line = _line_for(args)
+    if args.chessboards:
+        from inspector.images import write_image
+
+        folder = Path(args.chessboards)
+        folder.mkdir(parents=True, exist_ok=True)
+        images = line.chessboard_images(args.n, args.seed)
+        for cam, shots in images.items():
+            for i, image in enumerate(shots):
+                write_image(folder / f"cam{cam}_{i:02d}.png", image)
+        print(f"wrote {args.n} chessboard image(s) per camera to {folder} (board {line.config.board_pattern[0]}x"
+              f"{line.config.board_pattern[1]}, squares {line.config.board_square_mm:g} mm)")
+        return 0
+    if not args.out:
+        raise InspectorError("simulate: --out is required (or --chessboards DIR for calibration images)")
+    from inspector.synth.dataset import write_dataset
+
+    t0 = time.perf_counter()
+    with tqdm(total=args.n, unit="pair", desc="simulate", disable=args.quiet) as bar:
+        write_dataset(
+            args.out,
+            args.n,
+            seed=args.seed,
+            hidden_share=args.hidden_share,
+            raw=args.raw,
+            line=line,
+            overwrite=args.overwrite,
+            progress=lambda done: bar.update(done - bar.n),
+        )
+    dt = time.perf_counter() - t0
+    print(f"wrote {args.n} pairs to {args.out} in {dt:.1f} s ({args.n / dt:.0f} pairs/s)")
+    return 0
+
+
+# -- calibrate --------------------------------------------------------------------------------
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from calibration import Grid, calibrate_rig, parse_pattern
+
+    images: dict[str, list[str]] = {}
+    for entry in args.camera or []:
+        name, files = entry[0], entry[1:]
+        if not files:
+            raise InspectorError(f"--camera {name}: no images given")
+        if name in images:
+            raise InspectorError(f"--camera {name} is given twice")
+        images[name] = files
+    missing = [c for c in ("1", "2") if c not in images]
+    if missing:
+        raise InspectorError(
+            f"--camera {' and '.join(missing)} missing: a rig needs images of cameras 1 and 2 "
+            "(e.g. --camera 1 cam1_*.png --camera 2 cam2_*.png)"
+        )
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise InspectorError(f"{out}: already exists; records name rigs by their sha256, so pass --overwrite "
+                             "only if nothing refers to the old one")
+    w, h = args.grid
+    rig = calibrate_rig(
+        images,
+        parse_pattern(args.board),
+        args.square_mm,
+        grid=Grid(w, h, args.mm_per_px),
+        max_error_px=args.max_error,
+        software=f"inspector {__version__}",
+    )
+    sha = rig.save(out)
+    for name, cam in sorted(rig.cameras.items()):
+        print(
+            f"camera {name}: {cam.n_images} image(s), {cam.n_corners} corners, reprojection error "
+            f"{cam.reprojection_rms_px:.3f} px RMS, {cam.reprojection_max_px:.3f} px worst"
+        )
+    print(f"wrote rig {out} (sha256 {sha})")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inspector",
+        formatter_class=_Formatter,
+        description=(
+            "Inspect injection-mold cavities with two cameras: inverse perspective mapping onto the "
+            "cavity plane, a multi-view fusion network, and explanations of every decision."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the simulated line and print one line per cavity",
+        formatter_class=_Formatter,
+        description="Run the simulated dual-camera line headless and print one line per cavity: the true "
+        "class, which camera shows what decides it, the gap between insert and bowl, what hides "
+        "the cavity from a camera, and the time to render and map both views.",
+    )
+    p.add_argument("--n", type=_positive_int, default=12, help="number of cavities to inspect")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulated line")
+    p.add_argument("--hidden-share", type=_share, default=0.25,
+                   help="share of cavities hidden from one camera by glare or a fixture")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "simulate",
+        help="render a dataset of the simulated line (or its calibration images)",
+        formatter_class=_Formatter,
+        description="Render N cavity pairs of the simulated line into an HDF5 dataset: datasets view1, "
+        "view2 (N×H×W×3 uint8, mapped onto the cavity plane through the line's rig), label "
+        "(class index; names in the attribute 'classes'), evidence ('both', 'camera 1', "
+        "'camera 2'), gap_mm, hidden_camera, hide, and with --raw the oblique camera images raw1, "
+        "raw2. The same seed gives the same bytes. With --chessboards DIR it writes the line's "
+        "calibration board images instead, for `inspector calibrate`.",
+    )
+    p.add_argument("--n", type=_positive_int, default=300, help="number of pairs (or board images per camera)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--out", help="HDF5 file to write (refused if it exists, unless --overwrite)")
+    p.add_argument("--hidden-share", type=_share, default=0.0,
+                   help="share of samples whose decisive zone one camera cannot see (glare or fixture)")
+    p.add_argument("--raw", action="store_true", help="also store the raw oblique camera images")
+    p.add_argument("--tilt", type=float, default=30.0,
+                   help="camera tilt off vertical in degrees; other than 30 the line calibrates its own rig")
+    p.add_argument("--rig", help="rig file to map the views with (default: the shipped simulated-line rig)")
+    p.add_argument("--chessboards", metavar="DIR", help="write N calibration board images per camera to DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="estimate a rig (camera image → cavity plane) from chessboard images",
+        formatter_class=_Formatter,
+        description="Find the chessboard in every image (cv2.findChessboardCorners + cornerSubPix), fit "
+        "one homography per camera from all its images (RANSAC, then least squares on the "
+        "inliers), and write the rig as JSON. The board lies on the cavity plane, centred on the "
+        "cavity, rows along the plane's x axis, the black corner square at the top left of the "
+        "top-down view. A camera whose RMS reprojection error exceeds --max-error is refused.",
+        epilog="example: inspector calibrate --camera 1 cb/cam1_*.png --camera 2 cb/cam2_*.png "
+        "--board 9x6 --square-mm 4 --out rig.json",
+    )
+    p.add_argument("--camera", nargs="+", action="append", metavar=("NAME", "IMAGE"),
+                   help="a camera's name (1 or 2) followed by its chessboard images; give once per camera")
+    p.add_argument("--board", default="9x6", help="inner corners of the board as COLSxROWS")
+    p.add_argument("--square-mm", type=float, required=True, help="side of one board square in mm")
+    p.add_argument("--out", required=True, help="rig file to write (JSON)")
+    p.add_argument("--grid", type=_grid_size, default=(128, 128), help="IPM output size WIDTHxHEIGHT in pixels")
+    p.add_argument("--mm-per-px", type=float, default=0.375, help="IPM output resolution on the plane")
+    p.add_argument("--max-error", type=float, default=1.0, help="largest accepted RMS reprojection error (px)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing rig file")
+    p.set_defaults(func=cmd_calibrate)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InspectorError as exc:
+        print(f"inspector {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"inspector {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -149,6 +149,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- bench ------------------------------------------------------------------------------------
+def cmd_bench(args: argparse.Namespace) -> int:
+    from inspector.bench import SECTIONS, format_table
+
+    names = list(SECTIONS) if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in names if s not in SECTIONS]
+    if unknown:
+        raise InspectorError(f"--only: unknown section(s) {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
+    rows = []
+    for name in names:
+        rows += SECTIONS[name]()
+    print(format_table(rows))
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -223,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-error", type=float, default=1.0, help="largest accepted RMS reprojection error (px)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing rig file")
     p.set_defaults(func=cmd_calibrate)
+    p = sub.add_parser(
+        "bench",
+        help="measure speed figures side by side in one run and print them as a table",
+        formatter_class=_Formatter,
+        description="Measure the figures the README reports, each section in the same run: simulator "
+        "throughput on one core (rendering both cameras and IPM). Nothing is asserted; compare "
+        "with the targets in the README.",
+    )
+    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

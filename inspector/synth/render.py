@@ -190,9 +190,11 @@ def intersect_insert(
         zs = o[:, 2] + t_side * d[:, 2]
         t_side = np.where((disc > 0) & (a > 1e-12) & (t_side > 0) & (zs >= 0) & (zs <= h), t_side, big)
     t = np.minimum(t_top, t_side)
-    world = origins + t[:, None] * dirs
-    hit = np.isfinite(t) & (world[:, 2] >= 0.0)  # the part of a leaning insert below the plane is hidden
-    local = o + np.where(np.isfinite(t), t, 0.0)[:, None] * d
+    finite = np.isfinite(t)
+    t_or_0 = np.where(finite, t, 0.0)
+    world = origins + t_or_0[:, None] * dirs
+    hit = finite & (world[:, 2] >= 0.0)  # the part of a leaning insert below the plane is hidden
+    local = o + t_or_0[:, None] * d
     on_top = t_top <= t_side
     n_local = np.where(
         on_top[:, None],
@@ -372,7 +374,9 @@ class CameraView:
                 arm = 1.0 - _smoothstep(self.zone_radius, self.zone_radius + 1.0, across)
                 stripes = 1.0 + 0.25 * np.sin(along * 0.9).astype(np.float32)
                 colour = FIXTURE[None, None, :] * (255.0 * scene.light_level * stripes)[..., None]
-                value = value + arm[..., None] * (colour - value)
+                # Written so that where the arm is opaque (arm = 1) the scene behind leaves no trace,
+                # not even a rounding difference.
+                value = value * (1.0 - arm)[..., None] + arm[..., None] * colour
             else:
                 raise ValueError(f"unknown hide mechanism {fx.hide!r}")
         if fx.blur_sigma > 0.05:

@@ -1,0 +1,74 @@
+"""Benchmarks behind `inspector bench`: each section measures its own figures in the same run.
+
+Nothing here asserts a speed; the numbers are printed for a person to compare
+with the targets in the README.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    what: str
+    value: float
+    unit: str
+    note: str = ""
+
+
+class one_cv2_thread:
+    """Pin OpenCV to one thread for a measurement ("on one core"), restoring it afterwards."""
+
+    def __enter__(self):
+        self.before = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+
+    def __exit__(self, *exc):
+        cv2.setNumThreads(self.before)
+
+
+def _rate(fn: Callable[[int], object], n: int) -> float:
+    t0 = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - t0)
+
+
+def bench_simulator(n: int = 120, seed: int = 0) -> list[Row]:
+    """Pairs per second of the simulated line on one core: drawing, rendering both cameras, IPM."""
+    from inspector.synth.line import SimulatedLine
+
+    line = SimulatedLine()
+    scenes = [line.draw(i, seed, hidden_share=0.25) for i in range(n)]
+    raws = [line.render_raw(s) for s in scenes[:20]]
+    with one_cv2_thread():
+        line.render(scenes[0])  # warm-up
+        full = _rate(lambda i: line.render(line.draw(i, seed, hidden_share=0.25), i), n)
+        render = _rate(lambda i: line.render_raw(scenes[i]), n)
+        ipm = _rate(lambda i: line.rig.warp_pair(*raws[i % len(raws)]), 20 * 50)
+    w, h = line.config.image_size
+    g = line.rig.grid
+    return [
+        Row("simulator", "simulated pairs (draw + render 2 cameras + IPM)", full, "pairs/s",
+            f"{w}×{h} raw, {g.width}×{g.height} views, one core; target ≥ 50"),
+        Row("simulator", "rendering only (2 cameras)", render, "pairs/s"),
+        Row("simulator", "IPM only (2 warps)", ipm, "pairs/s"),
+    ]
+
+
+SECTIONS = {"simulator": bench_simulator}
+
+
+def format_table(rows: list[Row]) -> str:
+    width = max(len(r.what) for r in rows)
+    lines = [f"{'section':<10} {'measure':<{width}} {'value':>10} {'unit':<8} note"]
+    for r in rows:
+        lines.append(f"{r.section:<10} {r.what:<{width}} {r.value:>10.1f} {r.unit:<8} {r.note}")
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+import json
+import os
+import re
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from inspector.cli import build_parser, main
+
+INSPECTOR = [sys.executable, "-m", "inspector.cli"]
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run(INSPECTOR + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def _subparsers():
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return parser, action.choices
+
+
+def test_help_describes_every_command_and_option():
+    parser, commands = _subparsers()
+    top = run("--help")
+    assert top.returncode == 0
+    for name in commands:
+        assert name in top.stdout
+    for name, sub in commands.items():
+        out = run(name, "--help")
+        assert out.returncode == 0, out.stderr
+        for action in sub._actions:
+            for flag in action.option_strings:
+                assert flag in out.stdout, f"{name} --help does not mention {flag}"
+            if action.option_strings and action.help != "==SUPPRESS==":
+                assert action.help, f"{name} {action.option_strings} has no help text"
+
+
+def test_simulate_writes_the_documented_dataset(tmp_path):
+    out = tmp_path / "d.h5"
+    r = run("simulate", "--n", "6", "--seed", "3", "--out", str(out), "--hidden-share", "0.5", "--raw", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "wrote 6 pairs" in r.stdout and "pairs/s" in r.stdout
+    with h5py.File(out, "r") as f:
+        assert f["view1"].shape == f["view2"].shape == (6, 128, 128, 3)
+        assert f["view1"].dtype == np.uint8
+        assert f["raw1"].shape == (6, 192, 256, 3)
+        assert f["label"].shape == (6,)
+        classes = json.loads(f.attrs["classes"])
+        assert classes == ["correct", "missing", "skewed"]
+        assert [classes[i] for i in f["label"][()]] == classes * 2
+        assert set(f["evidence"][()].astype(str)) <= {"both", "camera 1", "camera 2"}
+        assert len(f.attrs["rig_sha256"]) == 64
+        first = f["view1"][()]
+    # same seed, same bytes
+    out2 = tmp_path / "e.h5"
+    assert run("simulate", "--n", "6", "--seed", "3", "--out", str(out2), "--hidden-share", "0.5", "--quiet").returncode == 0
+    with h5py.File(out2, "r") as f:
+        np.testing.assert_array_equal(f["view1"][()], first)
+
+
+def test_simulate_refuses_to_overwrite_and_leaves_nothing_half_written(tmp_path):
+    out = tmp_path / "d.h5"
+    out.write_bytes(b"precious")
+    r = run("simulate", "--n", "2", "--out", str(out), "--quiet")
+    assert r.returncode != 0
+    assert "already exists" in r.stderr and "d.h5" in r.stderr
+    assert out.read_bytes() == b"precious"
+    assert not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["simulate", "--n", "0", "--out", "x.h5"], "expected a positive integer"),
+        (["simulate", "--n", "2", "--out", "x.h5", "--hidden-share", "2"], "expected a number in [0, 1]"),
+        (["simulate", "--n", "2"], "--out is required"),
+        (["simulate", "--n", "2", "--out", "no/such/dir/x.h5"], "does not exist"),
+        (["simulate", "--n", "2", "--out", "x.h5", "--rig", "missing.json"], "missing.json: no such rig file"),
+    ],
+)
+def test_simulate_bad_input(tmp_path, args, message):
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode != 0
+    assert message in r.stderr
+
+
+def test_calibrate_end_to_end_and_its_errors(tmp_path):
+    boards = tmp_path / "cb"
+    assert run("simulate", "--chessboards", str(boards), "--n", "2").returncode == 0
+    cam1, cam2 = sorted(map(str, boards.glob("cam1_*.png"))), sorted(map(str, boards.glob("cam2_*.png")))
+    assert len(cam1) == len(cam2) == 2
+    rig = tmp_path / "rig.json"
+    r = run("calibrate", "--camera", "1", *cam1, "--camera", "2", *cam2, "--square-mm", "4", "--out", str(rig))
+    assert r.returncode == 0, r.stderr
+    errors = [float(v) for v in re.findall(r"reprojection error ([\d.]+) px RMS", r.stdout)]
+    assert len(errors) == 2 and max(errors) <= 0.5
+    doc = json.loads(rig.read_text())
+    assert doc["version"] == 1 and set(doc["cameras"]) == {"1", "2"}
+
+    again = run("calibrate", "--camera", "1", *cam1, "--camera", "2", *cam2, "--square-mm", "4", "--out", str(rig))
+    assert again.returncode != 0 and "already exists" in again.stderr
+
+    missing = run("calibrate", "--camera", "1", *cam1, "--square-mm", "4", "--out", str(tmp_path / "r2.json"))
+    assert missing.returncode != 0 and "--camera 2 missing" in missing.stderr
+
+    blank = tmp_path / "blank.png"
+    from inspector.images import write_image
+
+    write_image(blank, np.full((192, 256, 3), 200, np.uint8))
+    r = run("calibrate", "--camera", "1", str(blank), "--camera", "2", *cam2, "--square-mm", "4",
+            "--out", str(tmp_path / "r3.json"))
+    assert r.returncode != 0 and "blank.png: no 9x6 chessboard found" in r.stderr
+    assert not (tmp_path / "r3.json").exists()
+
+    bad_board = run("calibrate", "--camera", "1", *cam1, "--camera", "2", *cam2, "--board", "nine",
+                    "--square-mm", "4", "--out", str(tmp_path / "r4.json"))
+    assert bad_board.returncode != 0 and "expected inner corners as COLSxROWS" in bad_board.stderr
+
+
+def test_demo_prints_one_line_per_cavity():
+    r = run("demo", "--n", "4", "--seed", "2")
+    assert r.returncode == 0, r.stderr
+    rows = [l for l in r.stdout.splitlines() if re.match(r"\s+\d+\s+(correct|missing|skewed)\s", l)]
+    assert len(rows) == 4
+    assert [l.split()[0] for l in rows] == ["1", "2", "3", "4"]
+
+
+def test_main_returns_non_zero_on_bad_input(tmp_path, capsys):
+    code = main(["calibrate", "--camera", "1", str(tmp_path / "none.png"), "--camera", "2",
+                 str(tmp_path / "none.png"), "--square-mm", "4", "--out", str(tmp_path / "r.json")])
+    assert code == 2
+    assert "none.png: no such image file" in capsys.readouterr().err
+
+
+def test_core_never_imports_qt():
+    code = (
+        "import sys, inspector, inspector.cli, inspector.synth, inspector.synth.dataset, inspector.demo, "
+        "calibration, plugins\n"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph'))]\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_packages_are_importable_from_one_distribution():
+    from importlib.metadata import distribution
+
+    dist = distribution("inspector")
+    top = set((dist.read_text("top_level.txt") or "").split())
+    entry = [ep for ep in dist.entry_points if ep.group == "console_scripts" and ep.name == "inspector"]
+    assert entry and entry[0].value == "inspector.cli:main"
+    import calibration
+    import plugins
+    import ui
+
+    for module in (calibration, plugins, ui):
+        assert module.__doc__
+    assert not top or {"inspector", "calibration", "plugins", "ui"} <= top
+
+
+def test_bench_measures_the_simulator():
+    r = run("bench", "--only", "simulator")
+    assert r.returncode == 0, r.stderr
+    rows = {l.split("  ")[1].strip(): l for l in r.stdout.splitlines()[1:] if l.startswith("simulator")}
+    assert len(rows) == 3
+    for line in rows.values():
+        value = float(re.search(r"\s([\d.]+) pairs/s", line).group(1))
+        assert value > 0
+    bad = run("bench", "--only", "nope")
+    assert bad.returncode != 0 and "unknown section(s) nope" in bad.stderr

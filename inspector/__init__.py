@@ -7,4 +7,13 @@ from inspector.errors import InspectorError
 
 __version__ = "0.1.0"
 
-__all__ = ["InspectorError", "__version__"]
+
+
+def load_model(path=None, device=None):
+    """The model in eval mode; no path loads the shipped default (see `inspector.model.load_model`)."""
+    from inspector.model.checkpoint import load_model as _load
+
+    return _load(path, device)
+
+
+__all__ = ["InspectorError", "__version__", "load_model"]

@@ -174,3 +174,39 @@ def test_bench_measures_the_simulator():
         assert value > 0
     bad = run("bench", "--only", "nope")
     assert bad.returncode != 0 and "unknown section(s) nope" in bad.stderr
+
+
+def test_train_and_evaluate_from_the_command_line(tmp_path):
+    data = tmp_path / "d.h5"
+    assert run("simulate", "--n", "30", "--seed", "9", "--hidden-share", "0.3", "--out", str(data), "--quiet").returncode == 0
+    model = tmp_path / "m.pt"
+    r = run("train", "--data", str(data), "--out", str(model), "--epochs", "1", "--batch", "10", "--quiet",
+            "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert "epoch  1:" in r.stdout and "confusion (rows: truth, columns: predicted)" in r.stdout
+    assert "per class: correct" in r.stdout and model.exists()
+    again = run("train", "--data", str(data), "--out", str(model), "--epochs", "1", "--quiet")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    report = tmp_path / "r.json"
+    r = run("evaluate", "--data", str(data), "--model", str(model), "--json", str(report))
+    assert r.returncode == 0, r.stderr
+    assert "evidence 'both'" in r.stdout
+    doc = json.loads(report.read_text())
+    assert doc["n"] == 30 and len(doc["confusion"]) == 3
+
+
+def test_train_bad_input(tmp_path):
+    r = run("train", "--data", str(tmp_path / "none.h5"), "--out", str(tmp_path / "m.pt"))
+    assert r.returncode != 0 and "none.h5: no such dataset file" in r.stderr
+    text = tmp_path / "text.h5"
+    text.write_text("not hdf5")
+    r = run("train", "--data", str(text), "--out", str(tmp_path / "m.pt"))
+    assert r.returncode != 0 and "text.h5: not a readable HDF5 file" in r.stderr
+    partial = tmp_path / "partial.h5"
+    with h5py.File(partial, "w") as f:
+        f["view1"] = np.zeros((4, 8, 8, 3), np.uint8)
+        f["label"] = np.zeros(4, np.uint8)
+    r = run("train", "--data", str(partial), "--out", str(tmp_path / "m.pt"))
+    assert r.returncode != 0 and "partial.h5: not a training dataset (missing view2, attribute 'classes')" in r.stderr
+    r = run("evaluate", "--data", str(partial), "--model", str(tmp_path / "none.pt"))
+    assert r.returncode != 0 and "none.pt: no such model file" in r.stderr

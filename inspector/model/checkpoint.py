@@ -1,0 +1,139 @@
+"""Model checkpoints: one file with the weights, the architecture and where the model came from.
+
+Files load with `torch.load(weights_only=True)`, which refuses any pickle that
+would run code; every refusal becomes a `ModelError` that names the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from inspector.errors import InspectorError
+from inspector.model.mvfn import ArchConfig, build_model
+
+FORMAT = "inspector-model"
+FORMAT_VERSION = 1
+DEFAULT_MODEL_PATH = Path(__file__).with_name("default.pt")
+
+
+class ModelError(InspectorError):
+    """A model file that cannot be loaded: missing, unsafe, not a checkpoint, or of another shape."""
+
+
+def resolve_device(device: Optional[str | torch.device]) -> torch.device:
+    """'auto' (or None) → CUDA when present, else CPU; 'cuda' without a GPU is an error."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InspectorError("--device cuda: no CUDA device is available here (use auto or cpu)")
+    if dev.type not in ("cpu", "cuda"):
+        raise InspectorError(f"--device {device}: expected auto, cpu or cuda")
+    return dev
+
+
+def plain(value: Any) -> Any:
+    """`value` as plain Python data (what a weights-only load accepts): numpy scalars become numbers,
+    tuples lists, keys strings; anything else is a bug in the caller."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"checkpoint metadata must be plain data, got {type(value).__name__}")
+
+
+def save_checkpoint(model: nn.Module, path: str | Path, meta: dict[str, Any]) -> str:
+    """Write `model` with its architecture and `meta` (plain values only); returns the file's sha256.
+
+    The file is read back weights-only before it replaces `path`: a checkpoint that
+    its own loader would refuse is never written.
+    """
+    path = Path(path)
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "meta": plain(meta),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(doc, tmp)
+        torch.load(tmp, map_location="cpu", weights_only=True)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict, str]:
+    """The checkpoint's document and the sha256 of its bytes, after every safety check."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model file") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read model file ({exc.strerror})") from None
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        doc = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Weights only load failed" in str(exc) or "Unsupported global" in str(exc):
+            raise ModelError(
+                f"{path}: refused: the file holds Python objects that would run code when loaded, "
+                "which a model checkpoint never needs"
+            ) from None
+        raise ModelError(f"{path}: not a PyTorch checkpoint ({str(exc).splitlines()[0]})") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"{path}: not a PyTorch checkpoint ({first})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelError(f"{path}: a PyTorch file, but not an inspector model checkpoint")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: checkpoint version {doc.get('format_version')!r} is unknown; "
+            f"this inspector reads version {FORMAT_VERSION}"
+        )
+    return doc, sha
+
+
+def load_model(path: str | Path | None = None, device: Optional[str | torch.device] = None) -> nn.Module:
+    """The model in eval mode on `device` (auto: CUDA when present); no path loads the shipped default.
+
+    The model carries `classes` (logit order), `config`, `meta` and `sha256` (of the file).
+    """
+    path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    if path == DEFAULT_MODEL_PATH and not path.exists():
+        raise ModelError(f"{path}: the shipped default model is missing; train one (see README)")
+    doc, sha = read_checkpoint(path)
+    try:
+        config = ArchConfig.from_dict(dict(doc["config"]))
+        model = build_model(config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: checkpoint of an unknown architecture ({exc})") from None
+    state = doc.get("state_dict")
+    if not isinstance(state, dict):
+        raise ModelError(f"{path}: checkpoint has no weights")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        raise ModelError(
+            f"{path}: the weights do not fit the {config.arch} architecture it declares ({detail[:300]})"
+        ) from None
+    model.meta = dict(doc.get("meta", {}))
+    model.sha256 = sha
+    model.eval()
+    return model.to(resolve_device(device))

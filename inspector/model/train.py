@@ -1,0 +1,279 @@
+"""Training a model on a simulated (or any) dataset of view pairs.
+
+Augmentation follows the physics of the line. What moves the cavity moves it
+in both views alike: a shift on the plane, a mirror along y (the cameras sit on
+the x axis, so that mirror keeps them where they are), and a mirror along x
+with the views swapped (the mirrored scene seen by the mirrored cameras). What
+belongs to one camera is drawn for each view on its own: gain, offset, noise.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Optional
+
+import h5py
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from inspector import __version__
+from inspector.errors import DatasetError, InspectorError
+from inspector.model.checkpoint import resolve_device, save_checkpoint
+from inspector.model.evaluate import Report, accuracy_report, predict, to_tensor
+from inspector.model.mvfn import ArchConfig, build_model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 14
+    batch: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    val_split: float = 0.15
+    patience: int = 4  # epochs without a better validation loss before stopping
+    seed: int = 0
+    device: str = "auto"
+    max_shift_px: int = 4
+
+
+@dataclass
+class Dataset:
+    view1: np.ndarray
+    view2: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    evidence: Optional[np.ndarray]
+    sha256: str
+    path: str
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    report: Report  # on the validation split
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_early: bool = False
+    best_epoch: int = 0
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """A dataset file with `view1`, `view2` (N×H×W×3 uint8), `label` and the attribute `classes`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such dataset file")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("view1", "view2", "label") if k not in f]
+            if missing or "classes" not in f.attrs:
+                what = ", ".join(missing + ([] if "classes" in f.attrs else ["attribute 'classes'"]))
+                raise DatasetError(f"{path}: not a training dataset (missing {what})")
+            v1, v2, labels = f["view1"], f["view2"], f["label"]
+            if v1.dtype != np.uint8 or v1.ndim != 4 or v1.shape[-1] != 3 or v1.shape != v2.shape:
+                raise DatasetError(
+                    f"{path}: view1 and view2 must both be N×H×W×3 uint8 (got {v1.shape} {v1.dtype}, "
+                    f"{v2.shape} {v2.dtype})"
+                )
+            if labels.shape != (v1.shape[0],):
+                raise DatasetError(f"{path}: label has shape {labels.shape}, expected ({v1.shape[0]},)")
+            classes = tuple(json.loads(f.attrs["classes"]))
+            data = Dataset(
+                view1=v1[()],
+                view2=v2[()],
+                labels=labels[()].astype(np.int64),
+                classes=classes,
+                evidence=f["evidence"][()].astype(str) if "evidence" in f else None,
+                sha256="",
+                path=str(path),
+            )
+    except OSError as exc:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from None
+    if len(data.labels) and (data.labels.min() < 0 or data.labels.max() >= len(classes)):
+        raise DatasetError(f"{path}: labels outside 0..{len(classes) - 1}")
+    data.sha256 = file_sha256(path)
+    return data
+
+
+def stratified_split(labels: np.ndarray, val_split: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    train, val = [], []
+    for k in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == k))
+        n_val = int(round(len(idx) * val_split))
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse class frequency, mean 1: a rare class (often `skewed` on a real line) is not drowned out."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / n_classes, 0.0)
+    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+
+
+def augment_pose(x1: torch.Tensor, x2: torch.Tensor, rng: np.random.Generator, max_shift: int):
+    """What moves the cavity, applied to both views of a pair alike (B, 3, H, W)."""
+    B = x1.shape[0]
+    if max_shift > 0:
+        pad = (max_shift,) * 4
+        p1, p2 = F.pad(x1, pad, mode="replicate"), F.pad(x2, pad, mode="replicate")
+        H, W = x1.shape[2:]
+        shifts = rng.integers(0, 2 * max_shift + 1, size=(B, 2))
+        x1 = torch.stack([p1[i, :, dy : dy + H, dx : dx + W] for i, (dy, dx) in enumerate(shifts)])
+        x2 = torch.stack([p2[i, :, dy : dy + H, dx : dx + W] for i, (dy, dx) in enumerate(shifts)])
+    flip_y = torch.from_numpy(rng.uniform(size=B) < 0.5)[:, None, None, None]
+    x1, x2 = torch.where(flip_y, x1.flip(2), x1), torch.where(flip_y, x2.flip(2), x2)
+    swap = torch.from_numpy(rng.uniform(size=B) < 0.5)[:, None, None, None]
+    return torch.where(swap, x2.flip(3), x1), torch.where(swap, x1.flip(3), x2)
+
+
+def augment_camera(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """What belongs to one camera (gain, offset, sensor noise), drawn per view."""
+    B = x.shape[0]
+    gain = torch.from_numpy(rng.uniform(0.85, 1.15, size=(B, 1, 1, 1)).astype(np.float32))
+    offset = torch.from_numpy(rng.uniform(-0.03, 0.03, size=(B, 1, 1, 1)).astype(np.float32))
+    sigma = torch.from_numpy(rng.uniform(0.0, 0.015, size=(B, 1, 1, 1)).astype(np.float32))
+    noise = torch.from_numpy(rng.standard_normal(x.shape, dtype=np.float32))
+    return (x * gain + offset + sigma * noise).clamp_(0.0, 1.0)
+
+
+def augment(x1: torch.Tensor, x2: torch.Tensor, rng: np.random.Generator, max_shift: int):
+    """Physically consistent augmentation of a batch of view pairs (B, 3, H, W) in [0, 1]."""
+    x1, x2 = augment_pose(x1, x2, rng, max_shift)
+    return augment_camera(x1, rng), augment_camera(x2, rng)
+
+
+def channel_stats(views: list[np.ndarray], sample: int = 512) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of the training views (on a subsample: they are stable)."""
+    px = np.concatenate([v[:sample].reshape(-1, 3) for v in views]).astype(np.float64) / 255.0
+    return tuple(float(v) for v in px.mean(0)), tuple(float(max(v, 1e-3)) for v in px.std(0))
+
+
+def _evaluate_loss(model, v1, v2, labels, weights, batch, device) -> tuple[float, np.ndarray]:
+    model.eval()
+    losses, preds = [], []
+    with torch.inference_mode():
+        for i in range(0, len(labels), batch):
+            logits = model(to_tensor(v1[i : i + batch], device), to_tensor(v2[i : i + batch], device))
+            y = torch.from_numpy(labels[i : i + batch]).to(device)
+            losses.append(F.cross_entropy(logits, y, weight=weights, reduction="sum").item())
+            preds.append(logits.argmax(1).cpu().numpy())
+    return sum(losses) / max(len(labels), 1), np.concatenate(preds) if preds else np.zeros(0, int)
+
+
+def train(
+    data: Dataset,
+    arch: ArchConfig = ArchConfig(),
+    config: TrainConfig = TrainConfig(),
+    *,
+    on_epoch: Optional[Callable[[dict], None]] = None,
+    progress: Optional[Callable[..., object]] = None,
+) -> TrainResult:
+    """Train `arch` on `data`; returns the best model (lowest validation loss) and its validation report.
+
+    Deterministic for a seed on the CPU. `progress(iterable, **kw)` may wrap the batch loop (tqdm).
+    """
+    if not 0.0 < config.val_split < 1.0:
+        raise InspectorError(f"--val-split must be within (0, 1), got {config.val_split}")
+    if len(data.labels) < 2 * len(data.classes):
+        raise DatasetError(f"{data.path}: {len(data.labels)} samples are too few to train on")
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train_idx, val_idx = stratified_split(data.labels, config.val_split, rng)
+    h, w = data.view1.shape[1:3]
+    mean, std = channel_stats([data.view1[train_idx], data.view2[train_idx]])
+    arch = replace(arch, classes=data.classes, input_size=(h, w), mean=mean, std=std)
+    model = build_model(arch).to(device)
+    weights = class_weights(data.labels[train_idx], len(data.classes)).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps = config.epochs * int(np.ceil(len(train_idx) / config.batch))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=max(steps, 1), pct_start=0.15)
+    v1_val, v2_val, y_val = data.view1[val_idx], data.view2[val_idx], data.labels[val_idx]
+    best = (float("inf"), None, -1)
+    history, stale, t0 = [], 0, time.perf_counter()
+    for epoch in range(config.epochs):
+        model.train()
+        order = rng.permutation(train_idx)
+        batches = [order[i : i + config.batch] for i in range(0, len(order), config.batch)]
+        it = progress(batches, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch") if progress else batches
+        seen = correct = 0
+        total_loss = 0.0
+        for idx in it:
+            idx = np.sort(idx)
+            x1 = to_tensor(data.view1[idx], torch.device("cpu"))
+            x2 = to_tensor(data.view2[idx], torch.device("cpu"))
+            x1, x2 = augment(x1, x2, rng, config.max_shift_px)
+            y = torch.from_numpy(data.labels[idx]).to(device)
+            logits = model(x1.to(device), x2.to(device))
+            loss = F.cross_entropy(logits, y, weight=weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+            total_loss += loss.item() * len(idx)
+            if hasattr(it, "set_postfix"):
+                it.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        val_loss, val_pred = _evaluate_loss(model, v1_val, v2_val, y_val, weights, 256, device)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": total_loss / max(seen, 1),
+            "train_acc": correct / max(seen, 1),
+            "val_loss": val_loss,
+            "val_acc": float((val_pred == y_val).mean()),
+        }
+        history.append(row)
+        if on_epoch:
+            on_epoch(row)
+        if val_loss < best[0] - 1e-6:
+            best = (val_loss, {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch + 1)
+            stale = 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    model.load_state_dict(best[1])
+    model.eval()
+    probs = predict(model, v1_val, v2_val, device=device)
+    ev = data.evidence[val_idx] if data.evidence is not None else None
+    report = accuracy_report(y_val, probs.argmax(1), data.classes, ev)
+    return TrainResult(
+        model, report, history, time.perf_counter() - t0, stopped_early=len(history) < config.epochs, best_epoch=best[2]
+    )
+
+
+def checkpoint_meta(result: TrainResult, data: Dataset, config: TrainConfig) -> dict:
+    return {
+        "software": f"inspector {__version__}",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "train_data": Path(data.path).name,
+        "train_data_sha256": data.sha256,
+        "seed": config.seed,
+        "train_config": {k: v for k, v in config.__dict__.items()},
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "train_seconds": round(result.seconds, 1),
+        "val_metrics": result.report.to_dict(),
+        "history": result.history,
+    }
+
+
+def save_trained(result: TrainResult, data: Dataset, config: TrainConfig, out: str | Path) -> str:
+    return save_checkpoint(result.model, out, checkpoint_meta(result, data, config))

@@ -90,12 +90,12 @@ def read_checkpoint(path: str | Path) -> tuple[dict, str]:
     try:
         doc = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "Weights only load failed" in str(exc) or "Unsupported global" in str(exc):
+        if "Unsupported global" in str(exc) or "GLOBAL" in str(exc):
             raise ModelError(
                 f"{path}: refused: the file holds Python objects that would run code when loaded, "
                 "which a model checkpoint never needs"
             ) from None
-        raise ModelError(f"{path}: not a PyTorch checkpoint ({str(exc).splitlines()[0]})") from None
+        raise ModelError(f"{path}: not a PyTorch checkpoint (its pickle is not one of plain weights)") from None
     except (RuntimeError, EOFError, ValueError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"{path}: not a PyTorch checkpoint ({first})") from None

@@ -63,12 +63,19 @@ def bench_simulator(n: int = 120, seed: int = 0) -> list[Row]:
     ]
 
 
-SECTIONS = {"simulator": bench_simulator}
+def _explain(device=None) -> list[Row]:
+    from inspector.explain.bench import bench_explain
+
+    return bench_explain(device)
+
+
+SECTIONS = {"simulator": lambda device=None: bench_simulator(), "explain": _explain}
 
 
 def format_table(rows: list[Row]) -> str:
     width = max(len(r.what) for r in rows)
     lines = [f"{'section':<10} {'measure':<{width}} {'value':>10} {'unit':<8} note"]
     for r in rows:
-        lines.append(f"{r.section:<10} {r.what:<{width}} {r.value:>10.1f} {r.unit:<8} {r.note}")
+        value = f"{r.value:>10.2f}" if abs(r.value) < 100 else f"{r.value:>10.0f}"
+        lines.append(f"{r.section:<10} {r.what:<{width}} {value} {r.unit:<8} {r.note}")
     return "\n".join(lines)

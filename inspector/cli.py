@@ -218,6 +218,67 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- explain / study --------------------------------------------------------------------------
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from calibration import Rig, load_default_rig
+    from inspector.explain import explain_pair
+    from inspector.images import read_image
+    from inspector.model.checkpoint import load_model
+
+    view1, view2 = read_image(args.view1), read_image(args.view2)
+    rig = None
+    if args.raw:
+        rig = Rig.load(args.rig) if args.rig else load_default_rig()
+        view1 = rig.warp("1", view1, what=f"{args.view1} (camera 1)")
+        view2 = rig.warp("2", view2, what=f"{args.view2} (camera 2)")
+    elif args.rig:
+        raise InspectorError("--rig applies to raw camera images: add --raw")
+    elif view1.shape != view2.shape:
+        raise InspectorError(f"{args.view1} is {view1.shape[1]}×{view1.shape[0]} but {args.view2} is "
+                             f"{view2.shape[1]}×{view2.shape[0]}: the views of a pair must match")
+    model = load_model(args.model, args.device)
+    e = explain_pair(model, view1, view2, target=args.target_class)
+    if args.out:
+        from inspector.explain.figure import save_explanation_figure
+
+        save_explanation_figure(args.out, view1, view2, e)
+    if args.json:
+        doc = {**e.to_dict(), "model_sha256": model.sha256, "rig_sha256": rig.sha256 if rig else None,
+               "views": [str(args.view1), str(args.view2)]}
+        print(json.dumps(doc, indent=2))
+        return 0
+    print("class probabilities: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in zip(e.classes, e.probs)))
+    print(f"explaining: {e.target_name}" + (" (predicted)" if e.target == e.predicted else
+                                           f" (predicted: {e.classes[e.predicted]})"))
+    print(f"m = {e.m:+.3f} → influence: {e.influence}")
+    for note in e.notes:
+        print(f"note: {note}")
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from inspector.explain.study import format_table, run_study, write_study
+    from inspector.model.checkpoint import load_model
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InspectorError(f"{out}: exists and is not a folder")
+    model = load_model(args.model, args.device)
+    with tqdm(total=3 * args.per_class, unit="pair", desc="study", disable=args.quiet) as bar:
+        result = run_study(model, args.per_class, seed=args.seed, hidden_share=args.hidden_share,
+                           progress=lambda done: bar.update(done - bar.n))
+    paths = write_study(result, out)
+    print(format_table(result.summary))
+    print(f"{result.summary['n']} pairs in {result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 # -- bench ------------------------------------------------------------------------------------
 def cmd_bench(args: argparse.Namespace) -> int:
     from inspector.bench import SECTIONS, format_table
@@ -228,7 +289,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InspectorError(f"--only: unknown section(s) {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
     rows = []
     for name in names:
-        rows += SECTIONS[name]()
+        rows += SECTIONS[name](device=args.device)
     print(format_table(rows))
     return 0
 
@@ -351,14 +412,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
+        "explain",
+        help="explain one pair: class probabilities, Grad-CAM per view and stage, curves, m, influence",
+        formatter_class=_Formatter,
+        description="Explain the model's decision on one pair of views with seed 000's method: Grad-CAM of "
+        "the target class at the four stages of each view's branch, occlusion masks from the "
+        "stage-4 maps, the masked-input curves a1 (both views), a2 (camera 1 masked), a3 (camera 2 "
+        "masked), m = mean(a2 − a3) and the camera the decision rests on (|m| < 0.02: equal). "
+        "Prints probabilities, target, m and influence; --out draws the figure of seed 000's Fig. 4.",
+    )
+    p.add_argument("view1", help="camera 1's image (a view on the cavity plane, or raw with --raw)")
+    p.add_argument("view2", help="camera 2's image")
+    p.add_argument("--raw", action="store_true", help="the images are oblique camera images: apply IPM first")
+    p.add_argument("--rig", help="rig for --raw (default: the shipped simulated-line rig)")
+    p.add_argument("--class", dest="target_class", metavar="NAME",
+                   help="class to explain (default: the predicted one)")
+    p.add_argument("--model", help="checkpoint (default: the shipped model)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
+    p.add_argument("--out", help="write the figure (PNG) here")
+    p.add_argument("--json", action="store_true", help="print the explanation as JSON instead of text")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "study",
+        help="the paper's study on the simulated line: m, influence shares, curves per class",
+        formatter_class=_Formatter,
+        description="Explain N simulated pairs per class and report, per class, the distribution of m, the "
+        "share of camera 1 / camera 2 / equal, mean curves with their spread and accuracy-vs-p "
+        "against the true labels; and, for the pairs that only one camera can see, how often the "
+        "influence names that camera. Writes PNG figures and summary.json to --out and prints a table.",
+    )
+    p.add_argument("--per-class", type=_positive_int, default=100, help="pairs per class")
+    p.add_argument("--seed", type=int, default=2024, help="seed of the simulated pairs (not one used in training)")
+    p.add_argument("--hidden-share", type=_share, default=0.3,
+                   help="share of pairs hidden from one camera by glare or a fixture")
+    p.add_argument("--out", required=True, help="folder for the figures and summary.json")
+    p.add_argument("--model", help="checkpoint (default: the shipped model)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser(
         "bench",
         help="measure speed figures side by side in one run and print them as a table",
         formatter_class=_Formatter,
         description="Measure the figures the README reports, each section in the same run: simulator "
-        "throughput on one core (rendering both cameras and IPM). Nothing is asserted; compare "
-        "with the targets in the README.",
+        "throughput on one core (rendering both cameras and IPM); the explanation engine per pair "
+        "(prediction, eight maps, curves, whole) beside a naive captum baseline and beside the "
+        "floor (the method's FLOPs over this device's matrix-product rate). Nothing is asserted; "
+        "compare with the targets in the README.",
     )
-    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator")
+    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="device of the model sections (explain); the simulator always runs on the CPU")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -210,3 +210,58 @@ def test_train_bad_input(tmp_path):
     assert r.returncode != 0 and "partial.h5: not a training dataset (missing view2, attribute 'classes')" in r.stderr
     r = run("evaluate", "--data", str(partial), "--model", str(tmp_path / "none.pt"))
     assert r.returncode != 0 and "none.pt: no such model file" in r.stderr
+
+
+def test_explain_command_text_json_figure_and_raw(tmp_path):
+    from inspector.images import write_image
+    from inspector.synth import generate
+
+    s = generate(3, seed=21, hidden_share=0.0)[2]
+    paths = {}
+    for name, img in (("v1", s.view1), ("v2", s.view2), ("r1", s.raw1), ("r2", s.raw2)):
+        paths[name] = tmp_path / f"{name}.png"
+        write_image(paths[name], img)
+    fig = tmp_path / "fig.png"
+    r = run("explain", str(paths["v1"]), str(paths["v2"]), "--out", str(fig))
+    assert r.returncode == 0, r.stderr
+    assert "class probabilities: correct" in r.stdout and "influence:" in r.stdout and fig.stat().st_size > 10_000
+    r = run("explain", str(paths["v1"]), str(paths["v2"]), "--json", "--class", "missing")
+    doc = json.loads(r.stdout)
+    assert doc["target"] == "missing" and len(doc["curves"]["a1"]) == 11 and len(doc["model_sha256"]) == 64
+    raw = run("explain", str(paths["r1"]), str(paths["r2"]), "--raw", "--json")
+    assert raw.returncode == 0, raw.stderr
+    raw_doc = json.loads(raw.stdout)
+    assert raw_doc["rig_sha256"] and raw_doc["predicted"] == json.loads(
+        run("explain", str(paths["v1"]), str(paths["v2"]), "--json").stdout)["predicted"]
+
+
+def test_explain_bad_input(tmp_path):
+    from inspector.images import write_image
+
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    write_image(a, np.zeros((128, 128, 3), np.uint8))
+    write_image(b, np.zeros((64, 64, 3), np.uint8))
+    r = run("explain", str(a), str(b))
+    assert r.returncode != 0 and "b.png is 64×64" in r.stderr
+    r = run("explain", str(a), str(a), "--class", "cracked")
+    assert r.returncode != 0 and "'cracked' is not one of the model's classes" in r.stderr
+    r = run("explain", str(a), str(a), "--raw")
+    assert r.returncode != 0 and "(camera 1) is 128×128 pixels but the rig calibrated camera 1 at 256×192" in r.stderr
+    r = run("explain", str(a), str(tmp_path / "none.png"))
+    assert r.returncode != 0 and "none.png: no such image file" in r.stderr
+    r = run("explain", str(a), str(a), "--rig", "x.json")
+    assert r.returncode != 0 and "--rig applies to raw camera images" in r.stderr
+
+
+def test_study_writes_figures_and_summary(tmp_path):
+    out = tmp_path / "study"
+    r = run("study", "--per-class", "3", "--hidden-share", "0.5", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    for name in ("m_histograms.png", "influence_shares.png", "mean_curves.png", "accuracy_vs_p.png"):
+        assert (out / name).stat().st_size > 5_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == 9 and set(summary["per_class"]) == {"correct", "missing", "skewed"}
+    for d in summary["per_class"].values():
+        assert abs(sum(d["influence_share"].values()) - 1) < 1e-9
+        assert len(d["accuracy_vs_p"]) == 3 and len(d["mean_curves"][0]) == 11
+    assert "agreement with the simulator's ground truth" in r.stdout

@@ -1,0 +1,124 @@
+"""Masked-input curves a1, a2, a3 (seed 000, steps 3–5) for a batch of pairs.
+
+a1(p) on (I1⊙M1(1−p), I2⊙M2(p)), a2(p) on (I1⊙M1(p), I2), a3(p) on (I1, I2⊙M2(p)):
+the target class's softmax probability. A mask is fixed by how many positions
+it occludes, so each pair's curve points are the distinct (k1, k2) occlusion
+counts it needs, evaluated once each: (0, 0) is the prediction itself, a1's
+ends are a2(1) and a3(1), and a map with few positions above threshold needs
+few evaluations. A point that masks one view only reuses the other view's
+unmasked branch features when the model offers encode/fuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from inspector.explain.masks import occluded_count
+
+
+@dataclass
+class CurveWork:
+    """What the curves cost: distinct masked pairs evaluated, and branch/fusion passes run."""
+
+    evaluations: int = 0
+    encodes: int = 0  # single-view branch passes
+    fusions: int = 0  # fusion passes (or whole-model passes without encode/fuse)
+
+
+def curve_counts(p: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Occlusion counts (B, 3, P, 2): for each pair, curve and grid point, (k1, k2)."""
+    p = np.asarray(p, np.float64)
+    k1p = occluded_count(p[None, :], n1[:, None])
+    k1q = occluded_count(1.0 - p[None, :], n1[:, None])
+    k2p = occluded_count(p[None, :], n2[:, None])
+    zeros = np.zeros_like(k1p)
+    a1 = np.stack([k1q, k2p], -1)
+    a2 = np.stack([k1p, zeros], -1)
+    a3 = np.stack([zeros, k2p], -1)
+    return np.stack([a1, a2, a3], axis=1)
+
+
+def _features(model, view: int, x, ranks, idx, k, unmasked) -> list[torch.Tensor]:
+    """Stage features of `view` for a chunk of jobs: the branch runs only on the jobs that mask this
+    view; the others take the pair's unmasked features."""
+    masked = torch.nonzero(k > 0)[:, 0]
+    if len(masked) == len(k):
+        rows = idx
+        return model.encode(view, x[rows] * (ranks[rows] >= k.view(-1, 1, 1)).unsqueeze(1).to(x.dtype))
+    out = [f[idx] for f in unmasked]
+    if len(masked):
+        rows = idx[masked]
+        enc = model.encode(view, x[rows] * (ranks[rows] >= k[masked].view(-1, 1, 1)).unsqueeze(1).to(x.dtype))
+        for o, e in zip(out, enc):
+            o[masked] = e.to(o.dtype)
+    return out
+
+
+def _chunks(n: int, size: int):
+    for i in range(0, n, size):
+        yield slice(i, min(i + size, n))
+
+
+@torch.inference_mode()
+def masked_curves(
+    model: nn.Module,
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    ranks: Sequence[torch.Tensor],
+    counts: np.ndarray,
+    target: torch.Tensor,
+    base_probs: torch.Tensor,
+    feats: Optional[tuple] = None,
+    chunk: int = 64,
+) -> tuple[np.ndarray, np.ndarray, CurveWork]:
+    """Curves (B, 3, P) for pairs x1, x2 (B, 3, H, W), the stage-4 map ranks per view (B, H, W) and
+    the counts of `curve_counts`; and the class predicted at every point (B, 3, P). `base_probs`
+    (B, C) are the unmasked prediction; `feats` the unmasked stage features per view when the
+    model has encode/fuse."""
+    B = x1.shape[0]
+    jobs: dict[tuple[int, int, int], tuple[float, int]] = {}
+    base = base_probs.cpu().numpy()
+    for b in range(B):
+        for k1, k2 in counts[b].reshape(-1, 2):
+            key = (b, int(k1), int(k2))
+            if key not in jobs and k1 == 0 and k2 == 0:
+                jobs[key] = (float(base[b, int(target[b])]), int(base[b].argmax()))
+    todo = list(dict.fromkeys((b, int(k1), int(k2)) for b in range(B) for k1, k2 in counts[b].reshape(-1, 2)))
+    todo = [k for k in todo if k not in jobs]
+    work = CurveWork(evaluations=len(todo))
+    r1, r2 = ranks
+    # Jobs of all kinds share each chunk: one branch pass per view and one fusion pass per chunk,
+    # at the largest batch, instead of a pass per kind.
+    for sl in _chunks(len(todo), chunk):
+        part = todo[sl]
+        idx = torch.tensor([k[0] for k in part], device=x1.device)
+        k1 = torch.tensor([k[1] for k in part], device=x1.device)
+        k2 = torch.tensor([k[2] for k in part], device=x1.device)
+        if feats is None:
+            a = x1[idx] * (r1[idx] >= k1.view(-1, 1, 1)).unsqueeze(1).to(x1.dtype)
+            b = x2[idx] * (r2[idx] >= k2.view(-1, 1, 1)).unsqueeze(1).to(x2.dtype)
+            logits = model(a, b)
+            work.encodes += 2 * len(part)
+        else:
+            f1 = _features(model, 0, x1, r1, idx, k1, feats[0])
+            f2 = _features(model, 1, x2, r2, idx, k2, feats[1])
+            logits = model.fuse(f1, f2)
+            work.encodes += int((k1 > 0).sum()) + int((k2 > 0).sum())
+        work.fusions += len(part)
+        probs = torch.softmax(logits.float(), dim=1)
+        chosen = probs.gather(1, target[idx].view(-1, 1))[:, 0].cpu().numpy()
+        predicted = probs.argmax(dim=1).cpu().numpy()
+        for key, value, pred in zip(part, chosen, predicted):
+            jobs[key] = (float(value), int(pred))
+    curves = np.empty(counts.shape[:3], np.float64)
+    preds = np.empty(counts.shape[:3], np.int64)
+    for b in range(B):
+        for c in range(3):
+            for i, (k1, k2) in enumerate(counts[b, c]):
+                curves[b, c, i], preds[b, c, i] = jobs[(b, int(k1), int(k2))]
+    return curves, preds, work

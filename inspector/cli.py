@@ -66,7 +66,7 @@ def _refuse_to_replace(out: Path, overwrite: bool) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from inspector.demo import run_headless_demo
 
-    run_headless_demo(args.n, seed=args.seed, hidden_share=args.hidden_share)
+    run_headless_demo(args.n, seed=args.seed, hidden_share=args.hidden_share, device=args.device)
     return 0
 
 
@@ -312,13 +312,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the simulated line and print one line per cavity",
         formatter_class=_Formatter,
         description="Run the simulated dual-camera line headless and print one line per cavity: the true "
-        "class, which camera shows what decides it, the gap between insert and bowl, what hides "
-        "the cavity from a camera, and the time to render and map both views.",
+        "class, the gap between insert and bowl, what hides the cavity from a camera, the shipped "
+        "model's verdict and probability, m and the camera the decision rests on, and the time to "
+        "render, map, classify and explain the pair.",
     )
     p.add_argument("--n", type=_positive_int, default=12, help="number of cavities to inspect")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated line")
     p.add_argument("--hidden-share", type=_share, default=0.25,
                    help="share of cavities hidden from one camera by glare or a fixture")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

@@ -128,6 +128,9 @@ def test_demo_prints_one_line_per_cavity():
     rows = [l for l in r.stdout.splitlines() if re.match(r"\s+\d+\s+(correct|missing|skewed)\s", l)]
     assert len(rows) == 4
     assert [l.split()[0] for l in rows] == ["1", "2", "3", "4"]
+    for row in rows:
+        assert re.search(r"(correct|missing|skewed)\s+[\d.]+%\s+[+-][\d.]+\s+(camera 1|camera 2|equal)", row), row
+    assert re.search(r"^\d of 4 cavities classified as the simulator made them$", r.stdout, re.M)
 
 
 def test_main_returns_non_zero_on_bad_input(tmp_path, capsys):

@@ -43,18 +43,46 @@ def curve_counts(p: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
     return np.stack([a1, a2, a3], axis=1)
 
 
-def _features(model, view: int, x, ranks, idx, k, unmasked) -> list[torch.Tensor]:
-    """Stage features of `view` for a chunk of jobs: the branch runs only on the jobs that mask this
-    view; the others take the pair's unmasked features."""
+class MaskedInputs:
+    """One view's images of a batch of pairs, ready to be masked many times.
+
+    With a model that offers `normalise` and `encode_normalised`, the images are
+    normalised once and a masked copy is one `where` with the normalised zero,
+    instead of a multiply and a normalisation per copy: the same numbers, less
+    memory traffic over hundreds of copies.
+    """
+
+    def __init__(self, model, view: int, x: torch.Tensor, ranks: torch.Tensor):
+        self.model, self.view, self.ranks = model, view, ranks
+        self.prenormalised = hasattr(model, "normalise") and hasattr(model, "encode_normalised")
+        if self.prenormalised:
+            self.x = model.normalise(x)
+            self.fill = model.normalise(torch.zeros((1, x.shape[1], 1, 1), dtype=x.dtype, device=x.device))
+        else:
+            self.x = x
+
+    def masked(self, rows: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        keep = (self.ranks[rows] >= k.view(-1, 1, 1)).unsqueeze(1)
+        if self.prenormalised:
+            return torch.where(keep, self.x[rows], self.fill)
+        return self.x[rows] * keep.to(self.x.dtype)
+
+    def encode(self, rows: torch.Tensor, k: torch.Tensor) -> list[torch.Tensor]:
+        images = self.masked(rows, k)
+        if self.prenormalised:
+            return self.model.encode_normalised(self.view, images)
+        return self.model.encode(self.view, images)
+
+
+def _features(inputs: MaskedInputs, idx, k, unmasked) -> list[torch.Tensor]:
+    """Stage features of one view for a chunk of jobs: the branch runs only on the jobs that mask
+    this view; the others take the pair's unmasked features."""
     masked = torch.nonzero(k > 0)[:, 0]
     if len(masked) == len(k):
-        rows = idx
-        return model.encode(view, x[rows] * (ranks[rows] >= k.view(-1, 1, 1)).unsqueeze(1).to(x.dtype))
+        return inputs.encode(idx, k)
     out = [f[idx] for f in unmasked]
     if len(masked):
-        rows = idx[masked]
-        enc = model.encode(view, x[rows] * (ranks[rows] >= k[masked].view(-1, 1, 1)).unsqueeze(1).to(x.dtype))
-        for o, e in zip(out, enc):
+        for o, e in zip(out, inputs.encode(idx[masked], k[masked])):
             o[masked] = e.to(o.dtype)
     return out
 
@@ -92,6 +120,8 @@ def masked_curves(
     todo = [k for k in todo if k not in jobs]
     work = CurveWork(evaluations=len(todo))
     r1, r2 = ranks
+    if feats is not None:
+        inputs = (MaskedInputs(model, 0, x1, r1), MaskedInputs(model, 1, x2, r2))
     # Jobs of all kinds share each chunk: one branch pass per view and one fusion pass per chunk,
     # at the largest batch, instead of a pass per kind.
     for sl in _chunks(len(todo), chunk):
@@ -105,8 +135,8 @@ def masked_curves(
             logits = model(a, b)
             work.encodes += 2 * len(part)
         else:
-            f1 = _features(model, 0, x1, r1, idx, k1, feats[0])
-            f2 = _features(model, 1, x2, r2, idx, k2, feats[1])
+            f1 = _features(inputs[0], idx, k1, feats[0])
+            f2 = _features(inputs[1], idx, k2, feats[1])
             logits = model.fuse(f1, f2)
             work.encodes += int((k1 > 0).sum()) + int((k2 > 0).sum())
         work.fusions += len(part)

@@ -55,6 +55,7 @@ def occlusion_ranks(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
         raise InspectorError("heatmap contains NaN or infinite values")
     tau = flat.max(dim=1, keepdim=True).values / 4.0
     order = torch.sort(flat, dim=1, descending=True, stable=True).indices
-    ranks = torch.empty_like(order)
-    ranks.scatter_(1, order, torch.arange(flat.shape[1], device=flat.device).expand(B, -1))
+    # int32 ranks: the curves gather them for every masked copy, and half the bytes is half the traffic.
+    ranks = torch.empty(order.shape, dtype=torch.int32, device=flat.device)
+    ranks.scatter_(1, order, torch.arange(flat.shape[1], dtype=torch.int32, device=flat.device).expand(B, -1))
     return ranks.reshape(B, H, W), (flat > tau).sum(dim=1)

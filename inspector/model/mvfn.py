@@ -138,6 +138,10 @@ class MVFN(_Normalised):
         """The four stage features of `view`'s branch for images x in [0, 1]."""
         return self.branch(view)(self.normalise(x))
 
+    def encode_normalised(self, view: int, xn: torch.Tensor) -> list[torch.Tensor]:
+        """Optional contract: `encode` for images already passed through `normalise`."""
+        return self.branch(view)(xn)
+
     def fuse(self, f1: Sequence[torch.Tensor], f2: Sequence[torch.Tensor]) -> torch.Tensor:
         return self.fusion(f1, f2)
 

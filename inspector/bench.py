@@ -64,8 +64,13 @@ def bench_simulator(n: int = 120, seed: int = 0) -> list[Row]:
 
 
 def _explain(device=None) -> list[Row]:
+    from importlib.util import find_spec
+
+    from inspector.errors import InspectorError
     from inspector.explain.bench import bench_explain
 
+    if find_spec("captum") is None:
+        raise InspectorError("the explain benchmark compares against captum: pip install -e '.[bench]'")
     return bench_explain(device)
 
 

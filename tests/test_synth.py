@@ -157,3 +157,16 @@ def test_parallax_moves_insert_top_away_from_camera(line):
     expected = line.design.insert_height * np.tan(np.deg2rad(30.0)) / line.rig.grid.mm_per_px
     assert _dark_centre(row1) - centre == pytest.approx(expected, abs=1.0)
     assert centre - _dark_centre(row2) == pytest.approx(expected, abs=1.0)
+
+
+def test_a_line_of_another_tilt_calibrates_its_own_rig():
+    from inspector.synth.line import LineConfig, SimulatedLine
+
+    steep = SimulatedLine(LineConfig(tilt_deg=40.0))
+    assert steep.rig.sha256 != SimulatedLine().rig.sha256
+    for name in ("1", "2"):
+        assert steep.rig.camera(name).reprojection_rms_px <= 0.5
+    scene = clean_scene("missing", np.random.default_rng(0), steep.design)
+    s = steep.render(scene)
+    for k, view in ((1, s.view1), (2, s.view2)):
+        assert np.abs(view.astype(int) - steep.top_down(scene, k).astype(int)).mean() <= 3.0

@@ -17,7 +17,7 @@ from calibration import Grid, Rig, calibrate_rig, load_default_rig
 from inspector.errors import InspectorError
 from inspector.synth.camera import PinholeCamera
 from inspector.synth.render import CameraView, SurfaceTexture, render_chessboard
-from inspector.synth.scene import CLASSES, CavityDesign, Scene, draw_scene, insert_gap
+from inspector.synth.scene import CLASSES, CavityDesign, Scene, draw_scene
 
 DEFAULT_HIDDEN_SHARE = 0.0
 
@@ -62,10 +62,6 @@ class Sample:
     raw1: np.ndarray
     raw2: np.ndarray
     scene: Scene
-
-    @property
-    def gap_mm(self) -> float:
-        return insert_gap(self.scene.insert, CavityDesign())
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:

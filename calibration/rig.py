@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from inspector.errors import ImageError, RigError
+from inspector.files import read_input_bytes
 from inspector.images import as_rgb_uint8
 
 RIG_FORMAT = "inspector-rig"
@@ -119,12 +120,7 @@ class Rig:
     @classmethod
     def load(cls, path: str | Path) -> "Rig":
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise RigError(f"{path}: no such rig file") from None
-        except OSError as exc:
-            raise RigError(f"{path}: cannot read rig file ({exc.strerror})") from None
+        raw = read_input_bytes(path, "rig", RigError)
         try:
             doc = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -183,9 +183,11 @@ class Explainer:
 
     # -- one pair or many -------------------------------------------------------------------
     def explain(self, view1: ViewsLike, view2: ViewsLike, *, target=None, p=None) -> Explanation:
-        return self.explain_batch(np.asarray(view1)[None] if np.asarray(view1).ndim == 3 else view1,
-                                  np.asarray(view2)[None] if np.asarray(view2).ndim == 3 else view2,
-                                  targets=target, p=p)[0]
+        """Explain one pair of H×W×3 views."""
+        for name, v in (("view 1", view1), ("view 2", view2)):
+            if np.ndim(v) != 3:
+                raise InspectorError(f"{name}: expected H×W×3 RGB image (one pair), got shape {np.shape(v)}")
+        return self.explain_batch(view1, view2, targets=target, p=p)[0]
 
     def explain_batch(
         self, views1: ViewsLike, views2: ViewsLike, *, targets=None, p=None, batch: int = 32

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from inspector.errors import InspectorError
+from inspector.files import read_input_bytes
 from inspector.model.mvfn import ArchConfig, build_model
 
 FORMAT = "inspector-model"
@@ -80,13 +81,7 @@ def save_checkpoint(model: nn.Module, path: str | Path, meta: dict[str, Any]) ->
 def read_checkpoint(path: str | Path) -> tuple[dict, str]:
     """The checkpoint's document and the sha256 of its bytes, after every safety check."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such model file") from None
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read model file ({exc.strerror})") from None
-    sha = hashlib.sha256(raw).hexdigest()
+    sha = hashlib.sha256(read_input_bytes(path, "model", ModelError)).hexdigest()
     try:
         doc = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -170,3 +170,16 @@ def test_a_line_of_another_tilt_calibrates_its_own_rig():
     s = steep.render(scene)
     for k, view in ((1, s.view1), (2, s.view2)):
         assert np.abs(view.astype(int) - steep.top_down(scene, k).astype(int)).mean() <= 3.0
+
+
+def test_an_interrupted_dataset_leaves_nothing_behind(tmp_path, line):
+    from inspector.synth.dataset import write_dataset
+
+    out = tmp_path / "d.h5"
+
+    def stop(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(out, 100, seed=0, line=line, progress=stop)
+    assert not out.exists() and not list(tmp_path.iterdir())

@@ -336,3 +336,16 @@ def test_naive_baseline_computes_the_same_curves(model, samples):
     flops = method_flops(model, _tensor(s.view1), _tensor(s.view2), len(e.p))
     assert flops["gradcam"] > flops["forward"] > 0
     assert flops["points"] == 29 and flops["total"] > flops["total_reuse"] > 20 * flops["forward"]
+
+
+def test_single_view_baseline_is_explained_with_an_empty_other_view(samples):
+    from inspector.model import SingleViewNet
+
+    torch.manual_seed(0)
+    net = SingleViewNet(ArchConfig(arch="single-view", view=0)).eval()
+    s = samples[0]
+    e = explain_pair(net, s.view1, s.view2)
+    assert e.cams[1].max() == 0 and e.occludable[1] == 0
+    assert any(n.startswith("camera 2: the stage-4 map is all zero") for n in e.notes)
+    np.testing.assert_allclose(e.curves[2], e.probs[e.target], atol=1e-6)  # nothing of camera 2 to mask
+    assert e.cams[0, 3].max() > 0

@@ -234,6 +234,8 @@ def test_explanation_contract_and_curves_by_the_book(model, samples):
         assert e.curves[1, 0] == e.curves[2, 0] == pytest.approx(e.probs[e.target])
         assert e.m == pytest.approx(np.mean(e.curves[1] - e.curves[2]))
         assert e.influence == influence_of(e.m)
+        # 33 points, 4 known: 29 fusion passes; each view's branch once per distinct mask (10 each).
+        assert e.timings["curve_evaluations"] <= 29 and e.timings["branch_passes"] <= 20
 
 
 def test_target_class_by_name(model, samples):
@@ -335,7 +337,7 @@ def test_naive_baseline_computes_the_same_curves(model, samples):
     np.testing.assert_allclose(naive, e.curves, atol=1e-4)
     flops = method_flops(model, _tensor(s.view1), _tensor(s.view2), len(e.p))
     assert flops["gradcam"] > flops["forward"] > 0
-    assert flops["points"] == 29 and flops["total"] > flops["total_reuse"] > 20 * flops["forward"]
+    assert flops["points"] == 29 and flops["total"] > flops["total_reuse"] > 15 * flops["forward"]
 
 
 def test_single_view_baseline_is_explained_with_an_empty_other_view(samples):

@@ -5,8 +5,10 @@ the target class's softmax probability. A mask is fixed by how many positions
 it occludes, so each pair's curve points are the distinct (k1, k2) occlusion
 counts it needs, evaluated once each: (0, 0) is the prediction itself, a1's
 ends are a2(1) and a3(1), and a map with few positions above threshold needs
-few evaluations. A point that masks one view only reuses the other view's
-unmasked branch features when the model offers encode/fuse.
+few evaluations. When the model offers encode/fuse, each view's branch runs
+once per distinct mask: a point that masks one view takes the other view's
+unmasked features, and a1 takes view 1's masks from a2 and view 2's from a3,
+so its points cost a fusion pass alone.
 """
 
 from __future__ import annotations
@@ -74,17 +76,27 @@ class MaskedInputs:
         return self.model.encode(self.view, images)
 
 
-def _features(inputs: MaskedInputs, idx, k, unmasked) -> list[torch.Tensor]:
-    """Stage features of one view for a chunk of jobs: the branch runs only on the jobs that mask
-    this view; the others take the pair's unmasked features."""
-    masked = torch.nonzero(k > 0)[:, 0]
-    if len(masked) == len(k):
-        return inputs.encode(idx, k)
-    out = [f[idx] for f in unmasked]
-    if len(masked):
-        for o, e in zip(out, inputs.encode(idx[masked], k[masked])):
-            o[masked] = e.to(o.dtype)
-    return out
+def feature_table(
+    inputs: MaskedInputs, unmasked: Sequence[torch.Tensor], needed: Sequence[tuple[int, int]], chunk: int
+) -> tuple[list[torch.Tensor], dict[tuple[int, int], int]]:
+    """One view's stage features for every distinct (pair, occlusion count) the curves need.
+
+    Row b holds pair b unmasked (count 0); the masked rows follow, each encoded once. a1 masks
+    view 1 as a2 does at 1 − p and view 2 as a3 does at p, so its points need no branch pass of
+    their own: only the fusion.
+    """
+    B = unmasked[0].shape[0]
+    rows = {(b, 0): b for b in range(B)}
+    encoded: list[list[torch.Tensor]] = []
+    for sl in _chunks(len(needed), chunk):
+        part = needed[sl]
+        idx = torch.tensor([b for b, _ in part], device=unmasked[0].device)
+        k = torch.tensor([k for _, k in part], device=unmasked[0].device)
+        encoded.append(inputs.encode(idx, k))
+        for key in part:
+            rows[key] = len(rows)
+    stages = [torch.cat([u] + [e[j] for e in encoded]) if encoded else u for j, u in enumerate(unmasked)]
+    return stages, rows
 
 
 def _chunks(n: int, size: int):
@@ -120,25 +132,28 @@ def masked_curves(
     todo = [k for k in todo if k not in jobs]
     work = CurveWork(evaluations=len(todo))
     r1, r2 = ranks
+    tables = None
     if feats is not None:
         inputs = (MaskedInputs(model, 0, x1, r1), MaskedInputs(model, 1, x2, r2))
-    # Jobs of all kinds share each chunk: one branch pass per view and one fusion pass per chunk,
-    # at the largest batch, instead of a pass per kind.
+        needed1 = sorted({(b, k1) for b, k1, _ in todo if k1 > 0})
+        needed2 = sorted({(b, k2) for b, _, k2 in todo if k2 > 0})
+        tables = (feature_table(inputs[0], feats[0], needed1, chunk), feature_table(inputs[1], feats[1], needed2, chunk))
+        work.encodes = len(needed1) + len(needed2)
     for sl in _chunks(len(todo), chunk):
         part = todo[sl]
         idx = torch.tensor([k[0] for k in part], device=x1.device)
-        k1 = torch.tensor([k[1] for k in part], device=x1.device)
-        k2 = torch.tensor([k[2] for k in part], device=x1.device)
-        if feats is None:
+        if tables is None:
+            k1 = torch.tensor([k[1] for k in part], device=x1.device)
+            k2 = torch.tensor([k[2] for k in part], device=x1.device)
             a = x1[idx] * (r1[idx] >= k1.view(-1, 1, 1)).unsqueeze(1).to(x1.dtype)
             b = x2[idx] * (r2[idx] >= k2.view(-1, 1, 1)).unsqueeze(1).to(x2.dtype)
             logits = model(a, b)
             work.encodes += 2 * len(part)
         else:
-            f1 = _features(inputs[0], idx, k1, feats[0])
-            f2 = _features(inputs[1], idx, k2, feats[1])
-            logits = model.fuse(f1, f2)
-            work.encodes += int((k1 > 0).sum()) + int((k2 > 0).sum())
+            (t1, rows1), (t2, rows2) = tables
+            i1 = torch.tensor([rows1[(b, k1)] for b, k1, _ in part], device=x1.device)
+            i2 = torch.tensor([rows2[(b, k2)] for b, _, k2 in part], device=x1.device)
+            logits = model.fuse([t[i1] for t in t1], [t[i2] for t in t2])
         work.fusions += len(part)
         probs = torch.softmax(logits.float(), dim=1)
         chosen = probs.gather(1, target[idx].view(-1, 1))[:, 0].cpu().numpy()

@@ -274,3 +274,13 @@ def test_shipped_model_on_a_fresh_test_set(line):
     for ev, d in report.per_evidence.items():
         assert d["accuracy"] >= 0.98, report.format()
     assert set(report.per_evidence) == {"both", "camera 1", "camera 2"}
+
+
+def test_fusion_from_parts_equals_fusion():
+    model = MVFN().eval()
+    x1, x2 = torch.rand(3, 3, 128, 128), torch.rand(3, 3, 128, 128)
+    with torch.no_grad():
+        f1, f2 = model.encode(0, x1), model.encode(1, x2)
+        direct = model.fuse(f1, f2)
+        via_parts = model.fuse_from_parts(model.fuse_parts(0, f1), model.fuse_parts(1, f2))
+    torch.testing.assert_close(via_parts, direct, rtol=1e-5, atol=1e-5)

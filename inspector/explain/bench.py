@@ -102,7 +102,7 @@ def naive_explain(model, x1: torch.Tensor, x2: torch.Tensor, grid: np.ndarray) -
     return curves
 
 
-def bench_explain(device=None, n_pairs: int = 16, repeats: int = 3) -> list[Row]:
+def bench_explain(device=None, n_pairs: int = 16, repeats: int = 5) -> list[Row]:
     from inspector.model.checkpoint import load_model, resolve_device
     from inspector.synth import generate
 

@@ -139,6 +139,9 @@ def masked_curves(
         needed2 = sorted({(b, k2) for b, _, k2 in todo if k2 > 0})
         tables = (feature_table(inputs[0], feats[0], needed1, chunk), feature_table(inputs[1], feats[1], needed2, chunk))
         work.encodes = len(needed1) + len(needed2)
+        if hasattr(model, "fuse_parts") and hasattr(model, "fuse_from_parts"):
+            # Each distinct row's share of the fusion, once, instead of once per curve point.
+            tables = tuple((model.fuse_parts(v, t), rows) for v, (t, rows) in enumerate(tables))
     for sl in _chunks(len(todo), chunk):
         part = todo[sl]
         idx = torch.tensor([k[0] for k in part], device=x1.device)
@@ -153,7 +156,10 @@ def masked_curves(
             (t1, rows1), (t2, rows2) = tables
             i1 = torch.tensor([rows1[(b, k1)] for b, k1, _ in part], device=x1.device)
             i2 = torch.tensor([rows2[(b, k2)] for b, _, k2 in part], device=x1.device)
-            logits = model.fuse([t[i1] for t in t1], [t[i2] for t in t2])
+            if hasattr(model, "fuse_from_parts"):
+                logits = model.fuse_from_parts([t[i1] for t in t1], [t[i2] for t in t2])
+            else:
+                logits = model.fuse([t[i1] for t in t1], [t[i2] for t in t2])
         work.fusions += len(part)
         probs = torch.softmax(logits.float(), dim=1)
         chosen = probs.gather(1, target[idx].view(-1, 1))[:, 0].cpu().numpy()

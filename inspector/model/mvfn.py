@@ -94,6 +94,7 @@ class Fusion(nn.Module):
             blocks.append(ConvBNReLU(2 * w + prev, fw))
             prev = fw
         self.blocks = nn.ModuleList(blocks)
+        self.widths = tuple(widths)
         self.head = nn.Linear(fusion_widths[-1], n_classes)
 
     def forward(self, f1: Sequence[torch.Tensor], f2: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -101,6 +102,38 @@ class Fusion(nn.Module):
         for block, a, b in zip(self.blocks, f1, f2):
             parts = [a, b] if fused is None else [a, b, F.max_pool2d(fused, 2)]
             fused = block(torch.cat(parts, dim=1))
+        return self.head(fused.mean(dim=(2, 3)))
+
+    # Before its batch norm and ReLU, a stage's fusion convolution is linear in its three inputs
+    # (view 1, view 2, the fused state before), so it is the sum of three convolutions with
+    # slices of its kernel. A view's share can then be computed once and reused.
+    def _kernel(self, stage: int, which: int) -> torch.Tensor:
+        conv, w = self.blocks[stage][0], self.widths[stage]
+        start = which * w
+        stop = start + w if which < 2 else conv.in_channels
+        return conv.weight[:, start:stop]
+
+    def parts(self, view: int, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """One view's share of every stage's fusion convolution (no bias)."""
+        out = []
+        for j, f in enumerate(feats):
+            conv = self.blocks[j][0]
+            out.append(F.conv2d(f, self._kernel(j, view), None, conv.stride, conv.padding))
+        return out
+
+    def forward_parts(self, p1: Sequence[torch.Tensor], p2: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Logits from both views' `parts`: `forward` up to float rounding."""
+        fused = None
+        for j, block in enumerate(self.blocks):
+            conv = block[0]
+            y = p1[j] + p2[j]
+            if conv.bias is not None:
+                y += conv.bias.view(1, -1, 1, 1)
+            if fused is not None:
+                y += F.conv2d(F.max_pool2d(fused, 2), self._kernel(j, 2), None, conv.stride, conv.padding)
+            for layer in list(block)[1:]:  # batch norm (an identity once folded), ReLU
+                y = layer(y)
+            fused = y
         return self.head(fused.mean(dim=(2, 3)))
 
 
@@ -147,6 +180,14 @@ class MVFN(_Normalised):
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         return self.fuse(self.encode(0, x1), self.encode(1, x2))
+
+    def fuse_parts(self, view: int, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Optional contract: one view's share of the fusion, to reuse across fusions."""
+        return self.fusion.parts(view, feats)
+
+    def fuse_from_parts(self, p1: Sequence[torch.Tensor], p2: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Optional contract: logits from both views' `fuse_parts`."""
+        return self.fusion.forward_parts(p1, p2)
 
     def cam_layers(self) -> list[list[nn.Module]]:
         return [self.branch(0).cam_layers(), self.branch(1).cam_layers()]

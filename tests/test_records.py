@@ -1,0 +1,234 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from inspector.records import RecordReader, RecordWriter, RecordsError
+from records_support import LAYOUT, assert_same, make_record
+
+HERE = Path(__file__).parent
+
+
+def write_log(path, n, **kwargs):
+    with RecordWriter(path, LAYOUT, provenance={"model_sha256": "ab" * 32}, **kwargs) as w:
+        for i in range(n):
+            w.append(make_record(i))
+    return path
+
+
+def test_round_trip(tmp_path):
+    path = write_log(tmp_path / "log.h5", 6)
+    with RecordReader(path) as r:
+        assert len(r) == 6 and r.closed_cleanly
+        assert r.attrs["model_sha256"] == "ab" * 32 and r.attrs["schema_version"] == 1
+        for i in range(6):
+            assert_same(make_record(i), r[i])
+        full = r.cams(2)
+        assert full.shape == (2, 4, 32, 32) and full.dtype == np.float32
+
+
+def test_float16_maps_keep_three_significant_digits(tmp_path):
+    path = write_log(tmp_path / "log.h5", 1)
+    rec = make_record(0)
+    with RecordReader(path) as r:
+        for a, b in zip(rec.stage_maps[0], r[0].stage_maps[0]):
+            assert np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-3)) < 1e-3
+
+
+def test_filters_read_no_images(tmp_path):
+    path = write_log(tmp_path / "log.h5", 40)
+    recs = [make_record(i) for i in range(40)]
+    with RecordReader(path) as r:
+        skewed = r.select(classes=["skewed"])
+        assert list(skewed) == [i for i, x in enumerate(recs) if x.predicted == 2]
+        cam2 = r.select(influence=["camera 2"], m_range=(0.05, 1.0))
+        assert list(cam2) == [i for i, x in enumerate(recs) if x.influence == "camera 2" and x.m >= 0.05]
+        late = r.select(time_range=(1_790_000_030.0, 1e12))
+        assert list(late) == list(range(30, 40))
+        with pytest.raises(RecordsError, match="unknown class 'cracked'"):
+            r.select(classes=["cracked"])
+
+
+def test_retention_keeps_images_of_nok_only(tmp_path):
+    path = write_log(tmp_path / "log.h5", 12, retention="nok-images")
+    with RecordReader(path) as r:
+        for i in range(12):
+            rec = r[i]
+            if LAYOUT.classes[rec.predicted] == "correct":
+                assert not rec.has_images and rec.view1.max() == 0
+            else:
+                assert rec.has_images
+                np.testing.assert_array_equal(rec.view1, make_record(i).view1)
+
+
+def test_a_bad_record_is_refused_whole_and_the_log_goes_on(tmp_path):
+    path = tmp_path / "log.h5"
+    with RecordWriter(path, LAYOUT) as w:
+        w.append(make_record(0))
+        bad = make_record(1)
+        bad.view2 = bad.view2[:16]
+        with pytest.raises(RecordsError, match=r"field view2 has shape \(16, 32, 3\)"):
+            w.append(bad)
+        worse = make_record(1)
+        worse.influence = "both"
+        with pytest.raises(RecordsError, match="influence 'both'"):
+            w.append(worse)
+        w.append(make_record(1))
+    with RecordReader(path) as r:
+        assert len(r) == 2
+        assert_same(make_record(1), r[1])
+
+
+def test_writer_never_overwrites(tmp_path):
+    path = write_log(tmp_path / "log.h5", 1)
+    with pytest.raises(RecordsError, match="already exists"):
+        RecordWriter(path, LAYOUT)
+    with pytest.raises(RecordsError, match="does not exist"):
+        RecordWriter(tmp_path / "no" / "log.h5", LAYOUT)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from inspector.records import RecordWriter
+    from records_support import LAYOUT, make_record
+    w = RecordWriter({path!r}, LAYOUT)
+    for i in range({n}):
+        w.append(make_record(i))
+        time.sleep({pause})
+    {end}
+    """
+)
+
+
+def _writer(path, n, pause, end="w.close()"):
+    code = WRITER.format(tests=str(HERE), path=str(path), n=n, pause=pause, end=end)
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def _wait_for(path, at_least, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                with RecordReader(path) as r:
+                    if len(r) >= at_least:
+                        return len(r)
+            except RecordsError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"the writer did not reach {at_least} records")
+
+
+def test_sigkill_mid_run_loses_nothing_committed(tmp_path):
+    path = tmp_path / "log.h5"
+    proc = _writer(path, 100_000, 0.001, end="")
+    try:
+        _wait_for(path, 25)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with RecordReader(path) as r:
+        n = len(r)
+        assert n >= 25
+        assert not r.closed_cleanly  # says it was never closed
+        for i in range(n):  # every committed record intact, none half-written
+            assert_same(make_record(i), r[i])
+        assert r._f["view1"].shape[0] in (n, n + 1)  # at most the record in flight, never counted
+
+
+def test_reader_follows_a_growing_log(tmp_path):
+    path = tmp_path / "log.h5"
+    proc = _writer(path, 40, 0.05)
+    try:
+        _wait_for(path, 1)
+        seen = []
+        with RecordReader(path) as r:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                n = r.refresh()
+                if not seen or n != seen[-1]:
+                    seen.append(n)
+                if n == 40:
+                    break
+                time.sleep(0.02)
+            assert seen[-1] == 40 and len(seen) >= 3 and seen == sorted(seen)
+            for i in (0, 20, 39):
+                assert_same(make_record(i), r[i])
+    finally:
+        proc.wait(timeout=60)
+    with RecordReader(path) as r:
+        assert r.closed_cleanly
+
+
+# -- files from elsewhere -------------------------------------------------------------------------
+
+
+def _tamper(path, fn):
+    with h5py.File(path, "a") as f:
+        fn(f)
+    return path
+
+
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (lambda f: f.attrs.__setitem__("schema_version", 2), "schema version 2 is unknown; this inspector reads version 1"),
+        (lambda f: f.attrs.__setitem__("format", "something"), "not an inspector inspection log"),
+        (lambda f: (f.__delitem__("m"), f.create_dataset("m", shape=(3,), maxshape=(None,), dtype="f8")),
+         "dataset 'm' is float64, the schema says float32"),
+        (lambda f: f.__setitem__("elsewhere", h5py.ExternalLink("other.h5", "/data")), "'elsewhere' is a ExternalLink"),
+        (lambda f: f.__setitem__("alias", h5py.SoftLink("/m")), "'alias' is a SoftLink"),
+        (lambda f: f.create_dataset("notes", data=np.zeros(3)), "unexpected object 'notes'"),
+        (lambda f: f.__delitem__("curves"), "missing dataset 'curves'"),
+        (lambda f: f["committed"].__setitem__(0, 10**12), "record count 1000000000000 is out of bounds"),
+    ],
+)
+def test_tampered_logs_are_refused(tmp_path, tamper, message):
+    path = _tamper(write_log(tmp_path / "log.h5", 3), tamper)
+    with pytest.raises(RecordsError, match=r"log\.h5: .*" + message.replace("(", r"\(").replace(")", r"\)")):
+        RecordReader(path)
+
+
+def test_virtual_dataset_is_refused(tmp_path):
+    path = write_log(tmp_path / "log.h5", 3)
+
+    def make_virtual(f):
+        src = tmp_path / "src.h5"
+        with h5py.File(src, "w") as s:
+            s["m"] = np.zeros(3, np.float32)
+        layout = h5py.VirtualLayout(shape=(3,), dtype=np.float32, maxshape=(None,))
+        layout[:] = h5py.VirtualSource(str(src), "m", shape=(3,))
+        del f["m"]
+        f.create_virtual_dataset("m", layout)
+
+    _tamper(path, make_virtual)
+    with pytest.raises(RecordsError, match="dataset 'm' is virtual"):
+        RecordReader(path)
+
+
+def test_truncated_and_foreign_files(tmp_path):
+    good = write_log(tmp_path / "log.h5", 20)
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(RecordsError, match=r"cut\.h5: (the file is truncated|corrupt)"):
+        RecordReader(cut)
+    text = tmp_path / "notes.h5"
+    text.write_text("hello")
+    with pytest.raises(RecordsError, match=r"notes\.h5: not an HDF5 file"):
+        RecordReader(text)
+    with pytest.raises(RecordsError, match=r"gone\.h5: no such log file"):
+        RecordReader(tmp_path / "gone.h5")
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.zeros(3)
+    with pytest.raises(RecordsError, match=r"other\.h5: not an inspector inspection log"):
+        RecordReader(other)

@@ -232,3 +232,86 @@ def test_truncated_and_foreign_files(tmp_path):
         f["x"] = np.zeros(3)
     with pytest.raises(RecordsError, match=r"other\.h5: not an inspector inspection log"):
         RecordReader(other)
+
+
+# -- labels, exports, rotation, Ctrl-C --------------------------------------------------------------
+
+
+def test_labels_are_appended_beside_the_log_and_never_touch_it(tmp_path):
+    from inspector.records import LabelStore
+
+    path = write_log(tmp_path / "log.h5", 4)
+    before = path.read_bytes()
+    store = LabelStore(path)
+    store.add(1, "NOK", "insert tilted", who="qe")
+    store.add(1, "unsure", "second look", who="qe2")
+    store.add(3, "OK", who="qe")
+    assert path.read_bytes() == before
+    current = store.current()
+    assert current[1].verdict == "unsure" and current[1].who == "qe2" and current[3].verdict == "OK"
+    assert [l.verdict for l in store.history()] == ["NOK", "unsure", "OK"]
+    with pytest.raises(RecordsError, match="label 'maybe' is not one of OK, NOK, unsure"):
+        store.add(0, "maybe")
+    with open(store.path, "a") as f:
+        f.write('{"record": 2, "verdict": "O')  # a crash mid-line
+    assert len(store.history()) == 3
+
+
+def test_exports(tmp_path):
+    import csv
+    import json
+
+    from inspector.records import LabelStore, export_csv, export_record
+
+    path = write_log(tmp_path / "log.h5", 5)
+    LabelStore(path).add(2, "NOK", "gap", who="qe")
+    with RecordReader(path) as r:
+        export_record(r, 2, png=tmp_path / "r2.png", json_path=tmp_path / "r2.json")
+        assert export_csv(r, tmp_path / "all.csv") == 5
+    doc = json.loads((tmp_path / "r2.json").read_text())
+    rec = make_record(2)
+    assert doc["record"] == 2 and doc["label"]["verdict"] == "NOK" and doc["influence"] == rec.influence
+    assert doc["curves"]["a1"] == pytest.approx(rec.curves[0].tolist(), abs=1e-6)
+    assert (tmp_path / "r2.png").stat().st_size > 10_000
+    rows = list(csv.DictReader(open(tmp_path / "all.csv")))
+    assert len(rows) == 5 and rows[2]["label"] == "NOK" and rows[4]["influence"] == make_record(4).influence
+
+
+def test_rotation_by_count_shift_and_provenance(tmp_path):
+    from inspector.records import RotatingWriter
+
+    with RotatingWriter(tmp_path, "line", LAYOUT, provenance={"model_sha256": "a"}, max_records=5) as w:
+        for i in range(12):
+            w.append(make_record(i))
+        w.set_provenance({"model_sha256": "b"})
+        w.append(make_record(12))
+    assert [RecordReader(p).__len__() for p in w.files] == [5, 5, 2, 1]
+    with RecordReader(w.files[-1]) as r:
+        assert r.attrs["model_sha256"] == "b" and r.closed_cleanly
+    shifts = tmp_path / "shifts"
+    shifts.mkdir()
+    with RotatingWriter(shifts, "line", LAYOUT, shift_hours=8 / 3600) as w:  # an 8-second "shift"
+        for i in range(20):
+            w.append(make_record(i))  # timestamps one second apart
+    assert len(w.files) >= 3
+
+
+def test_ctrl_c_leaves_a_cleanly_closed_log(tmp_path):
+    path = tmp_path / "log.h5"
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(HERE)!r})
+        from inspector.records import RecordWriter
+        from records_support import LAYOUT, make_record
+        with RecordWriter({str(path)!r}, LAYOUT) as w:
+            for i in range(100_000):
+                w.append(make_record(i))
+                time.sleep(0.001)
+        """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    _wait_for(path, 10)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    with RecordReader(path) as r:
+        assert r.closed_cleanly and len(r) >= 10
+        assert_same(make_record(len(r) - 1), r[len(r) - 1])

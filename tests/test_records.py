@@ -311,7 +311,11 @@ def test_ctrl_c_leaves_a_cleanly_closed_log(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     _wait_for(path, 10)
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=30)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the writer hung after Ctrl-C") from None
     with RecordReader(path) as r:
         assert r.closed_cleanly and len(r) >= 10
         assert_same(make_record(len(r) - 1), r[len(r) - 1])

@@ -10,10 +10,13 @@ written. `fsync=True` also survives a power cut, at a cost the benchmark reports
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
+import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -35,6 +38,29 @@ from inspector.records.schema import (
 
 STATE_OPEN, STATE_CLOSED = 1, 2
 RETENTION = ("all", "nok-images")  # nok-images: keep views only for cavities not judged correct
+
+
+@contextlib.contextmanager
+def _ctrl_c_after():
+    """Hold a Ctrl-C that arrives inside HDF5 until the block is done, then raise it.
+
+    A KeyboardInterrupt raised in the middle of an HDF5 call can leave the library
+    hung; raised between records it only stops the loop, and closing still works.
+    Signal handlers can only be set from the main thread; elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and previous is signal.default_int_handler:
+            raise KeyboardInterrupt
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)
 
 
 class RecordWriter:
@@ -153,28 +179,30 @@ class RecordWriter:
             raise RecordsError(f"{self.path}: the log is closed")
         values = self._values(rec)
         n = self.count
-        for name, value in values.items():
-            ds = self._f[name]
-            if ds.shape[0] < n + 1:
-                ds.resize(n + 1, axis=0)
-            ds[n] = value
-        self._f["committed"][0] = n + 1  # written last: what makes the record exist
-        self._f.flush()
-        if self.fsync:
-            os.fsync(self._f.id.get_vfd_handle())
-        self.count = n + 1
+        with _ctrl_c_after():
+            for name, value in values.items():
+                ds = self._f[name]
+                if ds.shape[0] < n + 1:
+                    ds.resize(n + 1, axis=0)
+                ds[n] = value
+            self._f["committed"][0] = n + 1  # written last: what makes the record exist
+            self._f.flush()
+            if self.fsync:
+                os.fsync(self._f.id.get_vfd_handle())
+            self.count = n + 1
         return n
 
     def close(self) -> None:
         """Mark the log cleanly closed and close it; safe to call twice."""
         if self._f is None:
             return
-        try:
-            self._f["state"][0] = STATE_CLOSED
-            self._f.flush()
-        finally:
-            self._f.close()
-            self._f = None
+        with _ctrl_c_after():
+            try:
+                self._f["state"][0] = STATE_CLOSED
+                self._f.flush()
+            finally:
+                self._f.close()
+                self._f = None
 
     def __enter__(self) -> "RecordWriter":
         return self

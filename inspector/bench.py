@@ -74,7 +74,13 @@ def _explain(device=None) -> list[Row]:
     return bench_explain(device)
 
 
-SECTIONS = {"simulator": lambda device=None: bench_simulator(), "explain": _explain}
+def _records(device=None) -> list[Row]:
+    from inspector.records.bench import bench_records
+
+    return bench_records()
+
+
+SECTIONS = {"simulator": lambda device=None: bench_simulator(), "explain": _explain, "records": _records}
 
 
 def format_table(rows: list[Row]) -> str:

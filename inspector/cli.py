@@ -461,10 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure the figures the README reports, each section in the same run: simulator "
         "throughput on one core (rendering both cameras and IPM); the explanation engine per pair "
         "(prediction, eight maps, curves, whole) beside a naive captum baseline and beside the "
-        "floor (the method's FLOPs over this device's matrix-product rate). Nothing is asserted; "
-        "compare with the targets in the README.",
+        "floor (the method's FLOPs over this device's matrix-product rate); the inspection log's "
+        "append rate with a reader following, bytes per record, and the compression and fsync "
+        "alternatives. Nothing is asserted; compare with the targets in the README.",
     )
-    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain")
+    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain, records")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="device of the model sections (explain); the simulator always runs on the CPU")
     p.set_defaults(func=cmd_bench)

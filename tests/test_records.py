@@ -147,7 +147,7 @@ def test_sigkill_mid_run_loses_nothing_committed(tmp_path):
 
 def test_reader_follows_a_growing_log(tmp_path):
     path = tmp_path / "log.h5"
-    proc = _writer(path, 40, 0.05)
+    proc = _writer(path, 40, 0.02)
     try:
         _wait_for(path, 1)
         seen = []
@@ -157,6 +157,8 @@ def test_reader_follows_a_growing_log(tmp_path):
                 n = r.refresh()
                 if not seen or n != seen[-1]:
                     seen.append(n)
+                    if n:  # the newest record is whole the moment it is counted
+                        assert_same(make_record(n - 1), r[n - 1])
                 if n == 40:
                     break
                 time.sleep(0.02)
@@ -319,3 +321,29 @@ def test_ctrl_c_leaves_a_cleanly_closed_log(tmp_path):
     with RecordReader(path) as r:
         assert r.closed_cleanly and len(r) >= 10
         assert_same(make_record(len(r) - 1), r[len(r) - 1])
+
+
+def test_malformed_commit_count(tmp_path):
+    def shrink(f):
+        del f["committed"]
+        f.create_dataset("committed", data=np.zeros(0, np.int64))
+
+    path = _tamper(write_log(tmp_path / "log.h5", 2), shrink)
+    with pytest.raises(RecordsError, match=r"log\.h5: (corrupt log|missing or malformed dataset 'committed')"):
+        RecordReader(path)
+
+
+def test_fsync_and_size_rotation(tmp_path):
+    from inspector.records import RotatingWriter
+
+    path = write_log(tmp_path / "log.h5", 3, fsync=True)
+    with RecordReader(path) as r:
+        assert len(r) == 3 and r.closed_cleanly
+    folder = tmp_path / "sized"
+    folder.mkdir()
+    with RotatingWriter(folder, "line", LAYOUT, max_bytes=1) as w:  # every record fills a file
+        for i in range(3):
+            w.append(make_record(i))
+    assert len(w.files) == 3 and all(len(RecordReader(p)) == 1 for p in w.files)
+    with pytest.raises(RecordsError, match="max_records must be positive"):
+        RotatingWriter(folder, "line", LAYOUT, max_records=0)

@@ -65,11 +65,12 @@ class RecordReader:
         except OSError as exc:
             self._refuse(exc, allow_open_for_write=False)
         try:
+            self._n = int(self._f["committed"][0]) if "committed" in self._f else 0
             self.layout = self._validate()
         except RecordsError:
             self._f.close()
             raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
             self._f.close()
             raise RecordsError(f"{self.path}: corrupt log ({exc})") from None
         self.fields = self.layout.fields()
@@ -115,7 +116,7 @@ class RecordReader:
         for key in ("committed", "state"):
             if key not in f or f[key].shape != (1,):
                 raise RecordsError(f"{name}: missing or malformed dataset '{key}'")
-        n = int(f["committed"][0])
+        n = self._n
         if not 0 <= n <= MAX_RECORDS:
             raise RecordsError(f"{name}: record count {n} is out of bounds")
         for field, (shape, dtype, _) in expected.items():
@@ -137,7 +138,8 @@ class RecordReader:
 
     # -- state --------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return int(self._f["committed"][0])
+        """Records as of opening or the last `refresh()`."""
+        return self._n
 
     @property
     def closed_cleanly(self) -> bool:
@@ -146,9 +148,14 @@ class RecordReader:
 
     def refresh(self) -> int:
         """Follow a growing log (SWMR); returns the record count now."""
-        for key in list(self.fields) + ["committed", "state"]:
+        # The count is read once, before the fields are refreshed: they are then at least as new
+        # as what it counts (reading the count again later could count records not yet seen).
+        self._f["committed"].refresh()
+        self._f["state"].refresh()
+        self._n = int(self._f["committed"][0])
+        for key in self.fields:
             self._f[key].refresh()
-        return len(self)
+        return self._n
 
     @property
     def attrs(self) -> dict:

@@ -2,10 +2,10 @@
 
 Every dataset and attribute is created before `swmr_mode` is switched on: HDF5
 does not refuse new objects afterwards, so this writer never makes any (h5py
-#1794). Each `append` checks the whole record first, writes every field, then
-the commit count, then flushes: a reader counts records by the commit count, so
-it never sees half a record, and a crash loses at most the record being
-written. `fsync=True` also survives a power cut, at a cost the benchmark reports.
+#1794). Each `append` checks the whole record first, writes and flushes every field,
+then writes and flushes the commit count: a reader counts records by the commit
+count, so it never sees half a record, and a crash loses at most the record
+being written. `fsync=True` also survives a power cut, at a cost the benchmark reports.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class RecordWriter:
         provenance: Optional[dict] = None,
         retention: str = "all",
         fsync: bool = False,
-        compression: Optional[str] = "gzip",
+        compression: Optional[str | dict] = "gzip",
     ):
         self.path = Path(path)
         if retention not in RETENTION:
@@ -119,7 +119,9 @@ class RecordWriter:
             kwargs = {}
             if per_record:
                 chunks = (1,) + shape
-                if compression:
+                if isinstance(compression, dict):  # e.g. {"compression": "gzip", "compression_opts": 1}
+                    kwargs = dict(compression)
+                elif compression:
                     kwargs = {"compression": compression}
             else:
                 chunks = (SCALAR_CHUNK,) + shape
@@ -185,7 +187,11 @@ class RecordWriter:
                 if ds.shape[0] < n + 1:
                     ds.resize(n + 1, axis=0)
                 ds[n] = value
-            self._f["committed"][0] = n + 1  # written last: what makes the record exist
+            # Two flushes: within one, HDF5 does not order what it writes, and a reader was seen
+            # to get the new count before the datasets' new extents. The record reaches the file
+            # first; only then the count that makes it exist.
+            self._f.flush()
+            self._f["committed"][0] = n + 1
             self._f.flush()
             if self.fsync:
                 os.fsync(self._f.id.get_vfd_handle())

@@ -347,3 +347,18 @@ def test_fsync_and_size_rotation(tmp_path):
     assert len(w.files) == 3 and all(len(RecordReader(p)) == 1 for p in w.files)
     with pytest.raises(RecordsError, match="max_records must be positive"):
         RotatingWriter(folder, "line", LAYOUT, max_records=0)
+
+
+def test_opening_reads_no_image_and_damaged_data_is_reported(tmp_path):
+    path = write_log(tmp_path / "log.h5", 5)
+    with h5py.File(path, "r") as f:
+        chunks = [f["view1"].id.get_chunk_info(i) for i in range(5)]
+    with open(path, "r+b") as raw:  # scramble every stored chunk of view1
+        for c in chunks:
+            raw.seek(c.byte_offset)
+            raw.write(b"\xff" * c.size)
+    with RecordReader(path) as r:  # opening, counting and filtering never touch the images
+        assert len(r) == 5
+        assert len(r.select(classes=["correct", "missing", "skewed"])) == 5
+        with pytest.raises(RecordsError, match=r"log\.h5: record 3 is unreadable, the file is damaged"):
+            r[3]

@@ -54,9 +54,9 @@ class MaskedInputs:
     memory traffic over hundreds of copies.
     """
 
-    def __init__(self, model, view: int, x: torch.Tensor, ranks: torch.Tensor):
+    def __init__(self, model, view: int, x: torch.Tensor, ranks: torch.Tensor, prenormalise: bool = True):
         self.model, self.view, self.ranks = model, view, ranks
-        self.prenormalised = hasattr(model, "normalise") and hasattr(model, "encode_normalised")
+        self.prenormalised = prenormalise and hasattr(model, "normalise") and hasattr(model, "encode_normalised")
         if self.prenormalised:
             self.x = model.normalise(x)
             self.fill = model.normalise(torch.zeros((1, x.shape[1], 1, 1), dtype=x.dtype, device=x.device))
@@ -121,25 +121,26 @@ def masked_curves(
     (B, C) are the unmasked prediction; `feats` the unmasked stage features per view when the
     model has encode/fuse."""
     B = x1.shape[0]
-    jobs: dict[tuple[int, int, int], tuple[float, int]] = {}
     base = base_probs.cpu().numpy()
-    for b in range(B):
-        for k1, k2 in counts[b].reshape(-1, 2):
-            key = (b, int(k1), int(k2))
-            if key not in jobs and k1 == 0 and k2 == 0:
-                jobs[key] = (float(base[b, int(target[b])]), int(base[b].argmax()))
-    todo = list(dict.fromkeys((b, int(k1), int(k2)) for b in range(B) for k1, k2 in counts[b].reshape(-1, 2)))
-    todo = [k for k in todo if k not in jobs]
+    keys = list(dict.fromkeys((b, int(k1), int(k2)) for b in range(B) for k1, k2 in counts[b].reshape(-1, 2)))
+    # (0, 0) masks nothing: it is the prediction itself.
+    jobs = {k: (float(base[k[0], int(target[k[0]])]), int(base[k[0]].argmax())) for k in keys if k[1:] == (0, 0)}
+    todo = [k for k in keys if k not in jobs]
     work = CurveWork(evaluations=len(todo))
     r1, r2 = ranks
     tables = None
+    use_parts = False
+    inputs = (
+        MaskedInputs(model, 0, x1, r1, prenormalise=feats is not None),
+        MaskedInputs(model, 1, x2, r2, prenormalise=feats is not None),
+    )
     if feats is not None:
-        inputs = (MaskedInputs(model, 0, x1, r1), MaskedInputs(model, 1, x2, r2))
         needed1 = sorted({(b, k1) for b, k1, _ in todo if k1 > 0})
         needed2 = sorted({(b, k2) for b, _, k2 in todo if k2 > 0})
         tables = (feature_table(inputs[0], feats[0], needed1, chunk), feature_table(inputs[1], feats[1], needed2, chunk))
         work.encodes = len(needed1) + len(needed2)
-        if hasattr(model, "fuse_parts") and hasattr(model, "fuse_from_parts"):
+        use_parts = hasattr(model, "fuse_parts") and hasattr(model, "fuse_from_parts")
+        if use_parts:
             # Each distinct row's share of the fusion, once, instead of once per curve point.
             tables = tuple((model.fuse_parts(v, t), rows) for v, (t, rows) in enumerate(tables))
     for sl in _chunks(len(todo), chunk):
@@ -148,18 +149,14 @@ def masked_curves(
         if tables is None:
             k1 = torch.tensor([k[1] for k in part], device=x1.device)
             k2 = torch.tensor([k[2] for k in part], device=x1.device)
-            a = x1[idx] * (r1[idx] >= k1.view(-1, 1, 1)).unsqueeze(1).to(x1.dtype)
-            b = x2[idx] * (r2[idx] >= k2.view(-1, 1, 1)).unsqueeze(1).to(x2.dtype)
-            logits = model(a, b)
+            logits = model(inputs[0].masked(idx, k1), inputs[1].masked(idx, k2))
             work.encodes += 2 * len(part)
         else:
             (t1, rows1), (t2, rows2) = tables
             i1 = torch.tensor([rows1[(b, k1)] for b, k1, _ in part], device=x1.device)
             i2 = torch.tensor([rows2[(b, k2)] for b, _, k2 in part], device=x1.device)
-            if hasattr(model, "fuse_from_parts"):
-                logits = model.fuse_from_parts([t[i1] for t in t1], [t[i2] for t in t2])
-            else:
-                logits = model.fuse([t[i1] for t in t1], [t[i2] for t in t2])
+            fuse = model.fuse_from_parts if use_parts else model.fuse
+            logits = fuse([t[i1] for t in t1], [t[i2] for t in t2])
         work.fusions += len(part)
         probs = torch.softmax(logits.float(), dim=1)
         chosen = probs.gather(1, target[idx].view(-1, 1))[:, 0].cpu().numpy()

@@ -10,20 +10,19 @@ from typing import Optional, Sequence
 import numpy as np
 
 from inspector.records.labels import LabelStore
-from inspector.records.reader import RecordReader
+from inspector.records.reader import RecordReader, full_size_maps
 from inspector.records.schema import TIMING_NAMES
 
 
-def record_explanation(reader: RecordReader, i: int):
-    """The stored record as an `Explanation`, with full-size maps resized from the stored ones."""
+def record_explanation(reader: RecordReader, rec):
+    """A record read from `reader` as an `Explanation`, with full-size maps resized from the stored ones."""
     from inspector.explain.engine import Explanation
 
-    rec = reader[i]
     return Explanation(
         probs=rec.probs,
         target=rec.target,
         classes=reader.layout.classes,
-        cams=reader.cams(i),
+        cams=full_size_maps(rec.stage_maps, reader.layout.view_shape[:2]),
         p=np.array(reader.layout.p),
         curves=rec.curves,
         m=rec.m,
@@ -33,10 +32,10 @@ def record_explanation(reader: RecordReader, i: int):
     )
 
 
-def record_dict(reader: RecordReader, i: int) -> dict:
-    rec = reader[i]
+def record_dict(reader: RecordReader, i: int, rec=None) -> dict:
+    rec = rec if rec is not None else reader[i]
     label = LabelStore(reader.path).current().get(i)
-    e = record_explanation(reader, i)
+    e = record_explanation(reader, rec)
     return {
         "log": str(reader.path),
         "record": i,
@@ -57,14 +56,14 @@ def record_dict(reader: RecordReader, i: int) -> dict:
 
 def export_record(reader: RecordReader, i: int, png: Optional[str | Path] = None, json_path: Optional[str | Path] = None):
     """Write record `i` as the figure `inspector explain` draws and/or as JSON."""
+    rec = reader[i]
     if png is not None:
         from inspector.explain.figure import save_explanation_figure
 
-        rec = reader[i]
-        save_explanation_figure(png, rec.view1, rec.view2, record_explanation(reader, i),
+        save_explanation_figure(png, rec.view1, rec.view2, record_explanation(reader, rec),
                                 title=f"{reader.path.name} record {i}")
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(record_dict(reader, i), indent=2))
+        Path(json_path).write_text(json.dumps(record_dict(reader, i, rec), indent=2))
 
 
 def export_csv(reader: RecordReader, path: str | Path, indices: Optional[Sequence[int]] = None) -> int:

@@ -46,6 +46,18 @@ def _h5py():
     return h5py
 
 
+def full_size_maps(stage_maps: Sequence[Sequence[np.ndarray]], size: tuple[int, int]) -> np.ndarray:
+    """Stored stage maps [view][stage] → (2, stages, H, W) float32, resized as the engine resizes."""
+    from inspector.explain.gradcam import resize_maps
+
+    return np.stack(
+        [
+            np.stack([resize_maps(torch.from_numpy(np.asarray(m, np.float32))[None], size)[0].numpy() for m in view])
+            for view in stage_maps
+        ]
+    )
+
+
 class RecordReader:
     """A log opened for reading (SWMR: it may still be growing). Use as a context manager."""
 
@@ -206,15 +218,9 @@ class RecordReader:
 
     def cams(self, i: int) -> np.ndarray:
         """The full-size Grad-CAM maps (2, 4, H, W) float32: the bilinear resize of the stored maps."""
-        from inspector.explain.gradcam import resize_maps
-
-        rec = self.record(i)
-        H, W = self.layout.view_shape[:2]
-        out = np.zeros((2, len(rec.stage_maps[0]), H, W), np.float32)
-        for v in (0, 1):
-            for j, m in enumerate(rec.stage_maps[v]):
-                out[v, j] = resize_maps(torch.from_numpy(m)[None], (H, W))[0].numpy()
-        return out
+        i = self._check(i)
+        stored = [[self._f[f"cam_stage{j + 1}"][i, v] for j in range(len(self.layout.stage_shapes))] for v in (0, 1)]
+        return full_size_maps(stored, self.layout.view_shape[:2])
 
     def scalars(self, start: int = 0, stop: Optional[int] = None, names: Sequence[str] = SCALARS) -> dict:
         """Scalar fields of records [start, stop) as arrays (no image or map is read)."""

@@ -351,3 +351,26 @@ def test_single_view_baseline_is_explained_with_an_empty_other_view(samples):
     assert any(n.startswith("camera 2: the stage-4 map is all zero") for n in e.notes)
     np.testing.assert_allclose(e.curves[2], e.probs[e.target], atol=1e-6)  # nothing of camera 2 to mask
     assert e.cams[0, 3].max() > 0
+
+
+def test_curves_for_some_pairs_only_leave_the_rest_unchanged(model, samples):
+    """The pipeline's `--curves nok`: pairs without curves keep their maps and probabilities."""
+    ex = Explainer(model)
+    v1 = np.stack([s.view1 for s in samples[:4]])
+    v2 = np.stack([s.view2 for s in samples[:4]])
+    full = ex.explain_batch(v1, v2)
+    some = ex.explain_batch(v1, v2, curves=[True, False, True, False])
+    by_rule = ex.explain_batch(v1, v2, curves=lambda probs: probs.argmax(1) != 0)
+    for i, (a, b) in enumerate(zip(full, some)):
+        np.testing.assert_allclose(a.probs, b.probs, atol=1e-6)
+        np.testing.assert_allclose(a.cams, b.cams, rtol=1e-5, atol=1e-6)
+        if i % 2 == 0:
+            np.testing.assert_allclose(a.curves, b.curves, atol=1e-5)
+            assert a.m == pytest.approx(b.m, abs=1e-5) and a.influence == b.influence
+        else:
+            assert np.isnan(b.curves).all() and np.isnan(b.m) and b.influence == "none"
+            assert (b.curve_predictions == -1).all()
+    for a, c in zip(full, by_rule):
+        assert np.isfinite(c.m) == (a.predicted != 0)
+    with pytest.raises(InspectorError, match="one flag per pair"):
+        ex.explain_batch(v1, v2, curves=[True, False])

@@ -190,10 +190,16 @@ class Explainer:
         return self.explain_batch(view1, view2, targets=target, p=p)[0]
 
     def explain_batch(
-        self, views1: ViewsLike, views2: ViewsLike, *, targets=None, p=None, batch: int = 16
+        self, views1: ViewsLike, views2: ViewsLike, *, targets=None, p=None, batch: int = 16, curves=True
     ) -> list[Explanation]:
         """Explain N pairs (N×H×W×3), `batch` pairs at a time (each view's features for every
-        distinct mask of a batch are held at once: about 10 MB per pair at 128×128)."""
+        distinct mask of a batch are held at once: about 10 MB per pair at 128×128).
+
+        curves: True, False, one bool per pair, or a function of the (B, C) probabilities of a
+        batch returning one bool per pair (e.g. only pairs not predicted `correct`): which pairs
+        get the masked-input curves, the costly part. A pair without them has NaN curves and m,
+        and influence "none"; its maps and probabilities are the same as with them.
+        """
         x1_all = _as_batch(views1, "view 1", self.size)
         x2_all = _as_batch(views2, "view 2", self.size)
         if x1_all.shape != x2_all.shape:
@@ -201,6 +207,12 @@ class Explainer:
         n = x1_all.shape[0]
         target_all = _target_index(targets, self.classes, n)
         grid = _check_p(p)
+        if callable(curves):
+            want = None
+        else:
+            want = np.broadcast_to(np.asarray(curves, bool), (n,)) if np.ndim(curves) == 0 else np.asarray(curves, bool)
+            if want.shape != (n,):
+                raise InspectorError(f"curves: one flag per pair expected ({n}), got {want.shape[0]}")
         out: list[Explanation] = []
         was_training = self.model.training
         self.model.eval()
@@ -208,13 +220,14 @@ class Explainer:
             for start in range(0, n, batch):
                 sl = slice(start, min(start + batch, n))
                 out += self._explain_chunk(
-                    x1_all[sl], x2_all[sl], None if target_all is None else target_all[sl], grid
+                    x1_all[sl], x2_all[sl], None if target_all is None else target_all[sl], grid,
+                    curves if want is None else want[sl],
                 )
         finally:
             self.model.train(was_training)
         return out
 
-    def _explain_chunk(self, x1, x2, target, grid) -> list[Explanation]:
+    def _explain_chunk(self, x1, x2, target, grid, want) -> list[Explanation]:
         dev, fmt = self.device, self.memory_format
         t0 = time.perf_counter()
         x1 = x1.to(dev).contiguous(memory_format=fmt)
@@ -233,10 +246,26 @@ class Explainer:
         t1 = time.perf_counter()
         ranks, ns = zip(*(occlusion_ranks(cams[:, v, 3]) for v in (0, 1)))
         n1, n2 = (n.cpu().numpy() for n in ns)
-        counts = curve_counts(grid, n1, n2)
-        curves, curve_preds, work = masked_curves(
-            self.model, x1, x2, ranks, counts, target, probs, feats if self._reuses(feats) else None, self.chunk
-        )
+        if callable(want):
+            want = np.asarray(want(probs.cpu().numpy()), bool).reshape(B)
+        curves = np.full((B, 3, len(grid)), np.nan, np.float32)
+        curve_preds = np.full((B, 3, len(grid)), -1, np.int64)
+        evaluations = encodes = 0
+        rows = np.flatnonzero(want)
+        if rows.size:
+            # Only the pairs that want curves go through the masked passes; index everything by them.
+            sel = torch.as_tensor(rows, device=dev) if rows.size < B else None
+            pick = (lambda t: t) if sel is None else (lambda t: t.index_select(0, sel))
+            sub_feats = None
+            if self._reuses(feats):
+                sub_feats = tuple([pick(f) for f in fs] for fs in feats)
+            counts = curve_counts(grid, n1[rows], n2[rows])
+            c, cp, work = masked_curves(
+                self.model, pick(x1), pick(x2), tuple(pick(r) for r in ranks), counts, pick(target), pick(probs),
+                sub_feats, self.chunk,
+            )
+            curves[rows], curve_preds[rows] = c, cp
+            evaluations, encodes = work.evaluations, work.encodes
         _sync(dev)
         t2 = time.perf_counter()
         cams_np = cams.cpu().numpy()
@@ -245,7 +274,7 @@ class Explainer:
         maps_np = [[m.float().cpu().numpy() for m in view] for view in stage_maps]
         result = []
         for b in range(B):
-            m = float(np.mean(curves[b, 1] - curves[b, 2]))
+            m = float(np.mean(curves[b, 1] - curves[b, 2])) if want[b] else float("nan")
             notes = []
             for v, n in enumerate((n1[b], n2[b])):
                 if n == 0:
@@ -262,7 +291,7 @@ class Explainer:
                     p=grid.copy(),
                     curves=curves[b],
                     m=m,
-                    influence=influence_of(m),
+                    influence=influence_of(m) if want[b] else "none",
                     occludable=np.array([n1[b], n2[b]], np.int64),
                     curve_predictions=curve_preds[b],
                     stage_maps=[[view[j][b] for j in range(len(view))] for view in maps_np],
@@ -270,8 +299,8 @@ class Explainer:
                     timings={
                         "maps_s": (t1 - t0) / B,
                         "curves_s": (t2 - t1) / B,
-                        "curve_evaluations": work.evaluations / B,
-                        "branch_passes": work.encodes / B,
+                        "curve_evaluations": evaluations / B,
+                        "branch_passes": encodes / B,
                     },
                 )
             )

@@ -1,0 +1,302 @@
+"""Image pairs from a folder: files a rig wrote, or a folder the cameras are still writing into.
+
+Two files make a pair when their names match the two patterns and share the part
+the `*` stands for, the key: `a_cam1.png` and `a_cam2.png` are pair `a`. The
+patterns may hold one `*` and nothing else a glob would expand, so that a key
+names exactly one file per camera and an error can say which file is missing.
+A file both patterns match belongs to the more specific one (the longer fixed
+text), so `*.png` beside `*_ir.png` does not turn every IR image into a lone
+camera-1 image; on a tie it belongs to camera 1.
+
+Pairs come in natural order of the key, because cameras and scripts number
+files without leading zeros and `img10` must not come before `img2`.
+
+Without `watch` the folder is taken as finished: it is listed once at open, and
+the source ends once every pair found then has been handed out or reported.
+With `watch` it never ends and a file is trusted only once it has stood still:
+a camera, or a copy over the network, writes a file in pieces, and a file read
+half-written decodes as a truncated image or not at all. "Still" is the same
+size and mtime for `settle` seconds of this machine's clock, not an mtime older
+than `settle`, because the clock of a network share need not agree with ours.
+That holds back files already there at open by `settle` too, a price paid once.
+A lone image waits `partner_wait` seconds for its partner, because the two
+cameras of one shot do not finish writing at the same moment.
+
+A bad pair (one image missing, a file that does not decode, a key without the
+cavity id the operator asked for) is raised as `FrameError` after the source
+has marked its key done, so the caller counts it and reads on. Every key is
+handed out or reported at most once and no file is read twice, also across a
+close and an open: reopening resumes, it does not hand out the folder again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from inspector.acquisition import EndOfSource, FrameError, FramePair, Source, SourceError
+from inspector.errors import ImageError
+from inspector.images import read_image
+
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders the digit runs as numbers: "img2" < "img10"."""
+    parts = tuple(
+        (0, int(run), run) if i % 2 else (1, run.casefold())
+        for i, run in enumerate(_DIGITS.split(text))
+    )
+    return parts, text  # the raw text last, so that "A1" and "a1" still sort the same way every run
+
+
+class _Pattern:
+    """One camera's file pattern: fixed text before and after the single `*`."""
+
+    def __init__(self, pattern: str, option: str):
+        if pattern.count("*") != 1:
+            raise SourceError(f"source folder: {option}={pattern!r} needs exactly one '*' (it stands for the pair's key)")
+        if any(c in pattern for c in "?[]"):
+            raise SourceError(f"source folder: {option}={pattern!r}: only '*' is supported, not '?' or '[…]'")
+        if "/" in pattern or os.sep in pattern:
+            raise SourceError(f"source folder: {option}={pattern!r} is a file name pattern; put the folder in path")
+        self.text = pattern
+        self.prefix, self.suffix = pattern.split("*")
+        self.fixed = len(self.prefix) + len(self.suffix)
+
+    def key(self, name: str) -> Optional[str]:
+        if len(name) < self.fixed or not name.startswith(self.prefix) or not name.endswith(self.suffix):
+            return None
+        if name.startswith(".") and not self.prefix.startswith("."):
+            return None  # hidden files, as a shell glob would skip them (editors' and copiers' temporaries)
+        return name[len(self.prefix): len(name) - len(self.suffix)]
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}{key}{self.suffix}"
+
+
+@dataclass
+class _Seen:
+    """A file being watched: the state last seen and since when (monotonic)."""
+
+    size: int
+    mtime_ns: int
+    since: float
+
+
+class FolderSource(Source):
+    name = "folder"
+    raw = True
+
+    @dataclass
+    class Options:
+        path: str = field(default="", metadata={"help": "the folder to read (required)"})
+        cam1: str = field(default="*_cam1.png", metadata={"help": "camera 1 file pattern; the '*' is the pair's key"})
+        cam2: str = field(default="*_cam2.png", metadata={"help": "camera 2 file pattern; the '*' is the pair's key"})
+        watch: bool = field(default=False, metadata={"help": "keep reading new pairs as they are written (never end)"})
+        poll: float = field(default=0.2, metadata={"help": "seconds between scans of the folder when watching"})
+        settle: float = field(default=0.2, metadata={"help": "seconds a file must stand still before it is read (watch)"})
+        partner_wait: float = field(
+            default=2.0, metadata={"help": "seconds a lone image waits for its partner before it is reported (watch)"}
+        )
+        raw: bool = field(default=True, metadata={"help": "raw camera images (true) or views already on the cavity plane"})
+        cavity: str = field(
+            default="", metadata={"help": "regex on the key whose first group is the cavity id (default: cavity 0)"}
+        )
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        o = self.options
+        self.raw = o.raw
+        if not o.path:
+            raise SourceError("source folder: option path is required (the folder with the images)")
+        self._patterns = (_Pattern(o.cam1, "cam1"), _Pattern(o.cam2, "cam2"))
+        if o.cam1 == o.cam2:
+            raise SourceError(f"source folder: cam1 and cam2 are the same pattern {o.cam1!r}; no file could pair")
+        if not o.poll > 0:
+            raise SourceError(f"source folder: poll must be > 0 seconds, got {o.poll}")
+        if o.settle < 0 or o.partner_wait < 0:
+            raise SourceError("source folder: settle and partner_wait must be ≥ 0 seconds")
+        self._cavity = None
+        if o.cavity:
+            try:
+                self._cavity = re.compile(o.cavity)
+            except re.error as exc:
+                raise SourceError(f"source folder: cavity={o.cavity!r} is not a regular expression: {exc}") from None
+            if self._cavity.groups < 1:
+                raise SourceError(f"source folder: cavity={o.cavity!r} needs a group, e.g. 'c(\\d+)', for the cavity id")
+        self.folder = Path(o.path)
+        self._done: set[str] = set()  # keys handed out or reported, also across close/open
+        self._index = 0  # frame id of the next pair handed out or reported
+        self._queue: deque[tuple[str, list[Optional[Path]]]] = deque()
+
+    # -- listing ------------------------------------------------------------------------------
+    def _camera(self, name: str) -> Optional[tuple[int, str]]:
+        """(camera index, key) of a file name, or None when it is no camera's."""
+        hits = [(p.fixed, -cam, cam, key) for cam, p in enumerate(self._patterns) if (key := p.key(name)) is not None]
+        if not hits:
+            return None
+        _, _, cam, key = max(hits)  # the more specific pattern; on a tie camera 1
+        return cam, key
+
+    def _list(self) -> dict[str, list[Optional[Path]]]:
+        """The folder's camera files by key, without the keys already done."""
+        found: dict[str, list[Optional[Path]]] = {}
+        try:
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    hit = self._camera(entry.name)
+                    if hit is None or hit[1] in self._done:
+                        continue
+                    try:
+                        if not entry.is_file():
+                            continue
+                    except OSError:
+                        continue  # gone since the listing
+                    cam, key = hit
+                    found.setdefault(key, [None, None])[cam] = Path(entry.path)
+        except FileNotFoundError:
+            raise SourceError(f"source folder: {self.folder}: the folder is gone") from None
+        except NotADirectoryError:
+            raise SourceError(f"source folder: {self.folder} is not a folder") from None
+        except OSError as exc:
+            raise SourceError(f"source folder: {self.folder}: cannot be listed ({exc.strerror or exc})") from None
+        return found
+
+    # -- the Source interface -----------------------------------------------------------------
+    def _open(self) -> None:
+        if not self.folder.is_dir():
+            what = "is not a folder" if self.folder.exists() else "no such folder"
+            raise SourceError(f"source folder: {self.folder}: {what}")
+        self._queue.clear()
+        self._seen: dict[Path, _Seen] = {}
+        self._first_seen: dict[str, float] = {}  # key → when a file of it was first listed (monotonic)
+        found = self._list()
+        if not self.options.watch:
+            self._queue.extend((k, found[k]) for k in sorted(found, key=natural_key))
+        else:
+            self._scan(time.monotonic(), found)
+
+    def _read(self, timeout: float) -> Optional[FramePair]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._queue:
+                return self._take(*self._queue.popleft())
+            if not self.options.watch:
+                raise EndOfSource(f"source folder: {self.folder}: all {self._index} pairs read")
+            now = time.monotonic()
+            if now >= self._next_scan:
+                self._scan(now)
+                continue
+            if now >= deadline:
+                return None
+            time.sleep(min(deadline, self._next_scan) - now)
+
+    def _close(self) -> None:
+        self._queue.clear()  # not done: a reopen lists them again
+        self._seen = {}
+        self._first_seen = {}
+
+    # -- watching -----------------------------------------------------------------------------
+    def _scan(self, now: float, found: Optional[dict] = None) -> None:
+        """Queue the pairs that became ready, and plan the next scan."""
+        o = self.options
+        if found is None:
+            found = self._list()
+        queued = {k for k, _ in self._queue}
+        seen: dict[Path, _Seen] = {}
+        ready: list[str] = []
+        wake = now + o.poll
+        for key, files in found.items():
+            if key in queued:
+                continue
+            first = self._first_seen.setdefault(key, now)
+            still = True
+            for path in files:
+                if path is None:
+                    continue
+                try:
+                    st = path.stat()
+                except OSError:
+                    still = False  # deleted or replaced under us; the next listing tells
+                    continue
+                old = self._seen.get(path)
+                if old is None or (old.size, old.mtime_ns) != (st.st_size, st.st_mtime_ns):
+                    old = _Seen(st.st_size, st.st_mtime_ns, now)
+                seen[path] = old
+                if now - old.since < o.settle:
+                    still = False
+                    wake = min(wake, old.since + o.settle)
+            if not still:
+                continue
+            if None not in files:
+                ready.append(key)
+            elif now - first >= o.partner_wait:
+                ready.append(key)
+            else:
+                wake = min(wake, first + o.partner_wait)
+        for key in sorted(ready, key=natural_key):
+            self._queue.append((key, found[key]))
+        self._seen = seen  # forgets the files that went away, and those queued
+        self._first_seen = {k: t for k, t in self._first_seen.items() if k in found and k not in ready}
+        self._next_scan = wake
+
+    # -- one pair -----------------------------------------------------------------------------
+    def _take(self, key: str, files: list[Optional[Path]]) -> FramePair:
+        n = self._index
+        self._index += 1
+        self._done.add(key)
+        self._first_seen.pop(key, None)
+        ids = (n, n)
+        present = next(p for p in files if p is not None)
+        cavity_id, cavity_problem = self._cavity_id(key, present)
+        for cam, path in enumerate(files):
+            if path is None:
+                waited = f" after waiting {self.options.partner_wait:g} s" if self.options.watch else ""
+                partner = self.folder / self._patterns[cam].name(key)
+                raise FrameError(
+                    f"{present}: its camera {cam + 1} partner {partner} is missing{waited}",
+                    cavity_id=cavity_id, frame_ids=ids,
+                )
+        if cavity_problem:
+            raise FrameError(cavity_problem, frame_ids=ids)
+        images, stamps = [], []
+        for path in files:
+            try:
+                stamps.append(path.stat().st_mtime)
+                images.append(read_image(path))
+            except FileNotFoundError:
+                raise FrameError(f"{path}: no such image file (deleted before it was read)",
+                                 cavity_id=cavity_id, frame_ids=ids) from None
+            except OSError as exc:
+                raise FrameError(f"{path}: cannot be read ({exc.strerror or exc})",
+                                 cavity_id=cavity_id, frame_ids=ids) from exc
+            except ImageError as exc:
+                raise FrameError(str(exc), cavity_id=cavity_id, frame_ids=ids) from exc
+        return FramePair(
+            image1=images[0],
+            image2=images[1],
+            camera_ids=("1", "2"),
+            cavity_id=cavity_id,
+            frame_ids=ids,
+            timestamps=(stamps[0], stamps[1]),
+            meta={"key": key, "files": (str(files[0]), str(files[1]))},
+        )
+
+    def _cavity_id(self, key: str, path: Path) -> tuple[int, str]:
+        """(cavity id, "") from the key, or (-1, why not) when the operator's regex gives none."""
+        if self._cavity is None:
+            return 0, ""
+        m = self._cavity.search(key)
+        group = m.group(1) if m else None
+        if group is None:
+            return -1, f"{path}: key {key!r} has no cavity id (cavity={self._cavity.pattern!r} does not match it)"
+        try:
+            return int(group), ""
+        except ValueError:
+            return -1, f"{path}: cavity id {group!r} from key {key!r} is not an integer"

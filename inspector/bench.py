@@ -80,7 +80,25 @@ def _records(device=None) -> list[Row]:
     return bench_records()
 
 
-SECTIONS = {"simulator": lambda device=None: bench_simulator(), "explain": _explain, "records": _records}
+def _pipeline(device=None) -> list[Row]:
+    from inspector.pipeline_bench import bench_pipeline
+
+    return bench_pipeline(device)
+
+
+def _soak(device=None) -> list[Row]:
+    from inspector.pipeline_bench import bench_soak
+
+    return bench_soak(device)
+
+
+SECTIONS = {
+    "simulator": lambda device=None: bench_simulator(),
+    "explain": _explain,
+    "records": _records,
+    "pipeline": _pipeline,
+    "soak": _soak,
+}
 
 
 def format_table(rows: list[Row]) -> str:

@@ -66,7 +66,10 @@ def _refuse_to_replace(out: Path, overwrite: bool) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from inspector.demo import run_headless_demo
 
-    run_headless_demo(args.n, seed=args.seed, hidden_share=args.hidden_share, device=args.device)
+    if args.out is not None and args.out.exists():
+        raise InspectorError(f"{args.out}: already exists; a log is never overwritten")
+    run_headless_demo(args.n, seed=args.seed, hidden_share=args.hidden_share, rate=args.rate, device=args.device,
+                      out=args.out)
     return 0
 
 
@@ -294,6 +297,59 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- run ----------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from inspector.acquisition import parse_key_values
+    from inspector.model.checkpoint import resolve_device
+    from inspector.pipeline import Pipeline, PipelineConfig
+    from inspector.plugins import PluginRegistry
+    from inspector.runner import (
+        StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source, stop_on_signals,
+    )
+
+    registry = PluginRegistry.discover()
+    source = open_source(registry, args.source, parse_key_values(args.source_opt))
+    device = resolve_device(args.device)
+    model = load_model_choice(registry, args.model, device)
+    rig = load_rig_choice(args.rig) if source.raw else None
+    explainer = registry.start("explainers", args.explainer, model, device=device)
+    config = PipelineConfig(
+        curves=args.curves, batch=args.batch, keep_all=args.keep_all,
+        max_records=args.max or 0, max_seconds=args.seconds or 0.0,
+    )
+    printer = None
+
+    def on_bad_frame(bad) -> None:
+        if printer is not None:
+            printer.message(f"bad frame skipped (cavity {bad.cavity_id}, frames {bad.frame_ids}): {bad.reason}")
+
+    pipeline = Pipeline(
+        source, model, rig=rig, out=args.out, explainer=explainer, config=config,
+        retention=args.retention, rotate_records=args.rotate, on_bad_frame=on_bad_frame,
+    )
+    print(
+        f"inspector run: source {source.describe()}; model {getattr(model, 'sha256', '?')[:12]} on {device.type}; "
+        + (f"rig {rig.sha256[:12]}; " if rig is not None else "views on the plane; ")
+        + f"curves {args.curves}; " + (f"log {args.out}" if args.out else "not logging (no --out)")
+        + "; Ctrl-C stops",
+        file=sys.stderr,
+    )
+    with stop_on_signals(pipeline.stop), StatusPrinter(pipeline, every=args.status_every) as printer:
+        stats = pipeline.run()
+    for line in format_summary(stats, source):
+        print(line)
+    return 1 if stats.stopped.startswith(("source failed", "writing")) else 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from inspector.plugins import PluginRegistry
+    from inspector.runner import describe_plugins
+
+    for line in describe_plugins(PluginRegistry.discover(), verbose=args.verbose):
+        print(line)
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -309,17 +365,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="run the simulated line and print one line per cavity",
+        help="run the live pipeline on the simulated line and print one line per cavity",
         formatter_class=_Formatter,
-        description="Run the simulated dual-camera line headless and print one line per cavity: the true "
-        "class, the gap between insert and bowl, what hides the cavity from a camera, the shipped "
-        "model's verdict and probability, m and the camera the decision rests on, and the time to "
-        "render, map, classify and explain the pair.",
+        description="Run the live pipeline (as `inspector run --source simulator`) headless on the simulated "
+        "dual-camera line for N cavities, two per shot, and print one line per cavity: the true class, "
+        "what hides the cavity from a camera, the shipped model's verdict and probability, m and the "
+        "camera the decision rests on, and the latency from the cameras to the explanation.",
     )
     p.add_argument("--n", type=_positive_int, default=12, help="number of cavities to inspect")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated line")
     p.add_argument("--hidden-share", type=_share, default=0.25,
                    help="share of cavities hidden from one camera by glare or a fixture")
+    p.add_argument("--rate", type=float, default=4.0, help="shots per second of the simulated line")
+    p.add_argument("--out", type=Path, help="also write the inspections to this new log (.h5)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.set_defaults(func=cmd_demo)
 
@@ -453,6 +511,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser(
+        "run",
+        help="inspect live: a source through the rig, the model and the explainer into a log",
+        formatter_class=_Formatter,
+        description="Run the live pipeline headless: a source plugin delivers camera pairs (its own thread, "
+        "with a bounded latest-frames slot: pairs that arrive while the model is busy are dropped and "
+        "counted), the rig maps them onto the cavity plane, the model classifies them in batches with "
+        "eight Grad-CAM maps each, curves are computed as --curves asks, and records are written on "
+        "their own thread. A status line shows throughput, latency per stage, counts per class, drops "
+        "and errors. Ctrl-C or SIGTERM stops cleanly: the batch in flight is finished and written and "
+        "the log is closed valid; a second Ctrl-C stops at once. `inspector plugins` lists the sources "
+        "and their options.",
+        epilog="examples:\n"
+        "  inspector run --source simulator --source-opt rate=5 --out line.h5 --max 200\n"
+        "  inspector run --source folder --source-opt path=shots/ --source-opt watch=true --out logs/\n"
+        "  inspector run --source video --source-opt cam1=0 --source-opt cam2=1 --rig rig.json --out logs/",
+    )
+    p.add_argument("--source", default="simulator", help="source plugin name")
+    p.add_argument("--source-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the source (repeat for several)")
+    p.add_argument("--rig", help="rig file for raw camera images (default: the simulated line's rig)")
+    p.add_argument("--model", help="checkpoint file or model plugin name (default: the shipped model)")
+    p.add_argument("--explainer", default="gradcam", help="explainer plugin name")
+    p.add_argument("--out", type=Path,
+                   help="log to create (.h5), or an existing folder to write rotating logs into")
+    p.add_argument("--rotate", type=_positive_int, help="with a folder --out: records per log file")
+    p.add_argument("--retention", default="all", choices=["all", "nok-images"],
+                   help="keep the views of every record, or only of cavities not judged correct")
+    p.add_argument("--curves", default="nok", choices=["all", "nok", "none"],
+                   help="masked-input curves for every cavity, for those not judged correct, or none")
+    p.add_argument("--batch", type=_positive_int, default=8, help="most pairs the model takes at once")
+    p.add_argument("--keep-all", action="store_true",
+                   help="never drop: the source waits while the model is busy (folders and video files)")
+    p.add_argument("--max", type=_positive_int, help="stop after this many inspections")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p.add_argument("--status-every", type=float, help="seconds between status lines (default: 0.5 on a "
+                   "terminal, 5 otherwise)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "plugins",
+        help="list the source, model and explainer plugins, with their status and errors",
+        formatter_class=_Formatter,
+        description="Discover every plugin through its entry point (groups inspector.sources, "
+        "inspector.models, inspector.explainers), import each on its own, and list them with their "
+        "distribution and status. A plugin that fails to import is listed with its error; it never "
+        "stops the others. Sources also list their options (for --source-opt).",
+    )
+    p.add_argument("--verbose", action="store_true", help="show the traceback of each failure")
+    p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser(
         "bench",

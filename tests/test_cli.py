@@ -125,12 +125,72 @@ def test_calibrate_end_to_end_and_its_errors(tmp_path):
 def test_demo_prints_one_line_per_cavity():
     r = run("demo", "--n", "4", "--seed", "2")
     assert r.returncode == 0, r.stderr
-    rows = [l for l in r.stdout.splitlines() if re.match(r"\s+\d+\s+(correct|missing|skewed)\s", l)]
+    rows = [l for l in r.stdout.splitlines() if re.match(r"\s+\d+\s+[12]\s+(correct|missing|skewed)\s", l)]
     assert len(rows) == 4
-    assert [l.split()[0] for l in rows] == ["1", "2", "3", "4"]
+    assert sorted(int(l.split()[0]) for l in rows) == [1, 2, 3, 4]
     for row in rows:
-        assert re.search(r"(correct|missing|skewed)\s+[\d.]+%\s+[+-][\d.]+\s+(camera 1|camera 2|equal)", row), row
-    assert re.search(r"^\d of 4 cavities classified as the simulator made them$", r.stdout, re.M)
+        assert re.search(r"(correct|missing|skewed)\s+[\d.]+%\s+[+-][\d.]+\s+(camera 1|camera 2|equal)\s+\d+ ms", row), row
+    assert re.search(r"^\d of 4 cavities classified as the simulator made them; .* dropped 0, bad frames 0$",
+                     r.stdout, re.M)
+
+
+def test_demo_runs_the_pipeline_and_can_keep_the_log(tmp_path):
+    from inspector.records import RecordReader
+
+    out = tmp_path / "demo.h5"
+    r = run("demo", "--n", "6", "--rate", "10", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert f"log: {out} (6 records)" in r.stdout
+    with RecordReader(out) as log:
+        assert len(log) == 6 and log.closed_cleanly and log.attrs["source"].startswith("simulator(")
+    again = run("demo", "--n", "2", "--out", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_run_reports_bad_choices_by_name(tmp_path):
+    cases = [
+        (["--source", "nope"], "no source plugin named 'nope' (installed: folder, simulator, video"),
+        (["--source-opt", "fps=3"], "source simulator: unknown option fps (options: rate, cavities"),
+        (["--source-opt", "rate"], "--source-opt 'rate': expected KEY=VALUE"),
+        (["--source-opt", "rate=fast"], "option rate='fast' is not a valid float"),
+        (["--source", "folder", "--source-opt", f"path={tmp_path / 'none'}"], "none"),
+        (["--model", str(tmp_path / "none.pt")], "none.pt"),
+        (["--rig", str(tmp_path / "none.json")], "none.json"),
+        (["--explainer", "nope"], "no explainer plugin named 'nope'"),
+        (["--curves", "some"], "invalid choice: 'some'"),
+    ]
+    for extra, message in cases:
+        r = run("run", "--max", "1", *extra)
+        assert r.returncode == 2, (extra, r.stderr)
+        assert message in r.stderr, (extra, r.stderr)
+        assert "Traceback" not in r.stderr
+
+
+def test_run_on_a_folder_writes_the_log(tmp_path, line):
+    from inspector.images import write_image
+    from inspector.records import RecordReader
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for i, s in enumerate(line.samples(3, seed=8)):
+        write_image(shots / f"c{i}_cam1.png", s.raw1)
+        write_image(shots / f"c{i}_cam2.png", s.raw2)
+    write_image(shots / "c9_cam1.png", s.raw1)  # its partner never came
+    out = tmp_path / "folder.h5"
+    r = run("run", "--source", "folder", "--source-opt", f"path={shots}", "--keep-all", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "inspected 3" in r.stdout and "bad frames 1" in r.stdout and "written 3 records" in r.stdout
+    assert "c9_cam2.png" in r.stderr  # the bad pair is named where the operator sees it
+    with RecordReader(out) as log:
+        assert len(log) == 3 and log.closed_cleanly
+
+
+def test_plugins_lists_every_plugin_and_source_options():
+    r = run("plugins")
+    assert r.returncode == 0, r.stderr
+    for name in ("simulator", "folder", "video", "default", "gradcam"):
+        assert re.search(rf"^\s+{name}\s+loaded\s+inspector ", r.stdout, re.M), name
+    assert "rate=5.0" in r.stdout and "cam1=*_cam1.png" in r.stdout
 
 
 def test_main_returns_non_zero_on_bad_input(tmp_path, capsys):
@@ -143,7 +203,8 @@ def test_main_returns_non_zero_on_bad_input(tmp_path, capsys):
 def test_core_never_imports_qt():
     code = (
         "import sys, inspector, inspector.cli, inspector.synth, inspector.synth.dataset, inspector.demo, "
-        "calibration, plugins\n"
+        "inspector.pipeline, inspector.plugins, inspector.runner, inspector.pipeline_bench, calibration, plugins, "
+        "plugins.simulator_source, plugins.folder_source, plugins.video_source\n"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph'))]\n"
         "assert not bad, bad\n"
     )

@@ -1,0 +1,158 @@
+"""From command-line choices to a running pipeline: plugins, model, rig, signals and a status line.
+
+Shared by `inspector run` and the headless demo, so both run the same engine the
+GUI drives.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Optional, TextIO
+
+from inspector.acquisition import Source, option_help
+from inspector.errors import InspectorError
+from inspector.plugins import PluginRegistry
+
+
+def open_source(registry: PluginRegistry, name: str, options: dict) -> Source:
+    """The source plugin `name` started with `options` (strings from the command line)."""
+    source = registry.start("sources", name, **options)
+    if not isinstance(source, Source):
+        raise InspectorError(f"source plugin {name!r} did not give a Source (got {type(source).__name__})")
+    return source
+
+
+def load_model_choice(registry: PluginRegistry, choice: Optional[str], device) -> object:
+    """`--model`: a checkpoint path, or the name of a model plugin (default: the shipped model)."""
+    from inspector.model.checkpoint import load_model
+
+    if choice is None:
+        return load_model(device=device)
+    path = Path(choice)
+    if path.suffix == ".pt" or path.exists() or "/" in choice:
+        return load_model(path, device=device)
+    return registry.start("models", choice, device=device)
+
+
+def load_rig_choice(path: Optional[str]):
+    from calibration import Rig, load_default_rig
+
+    return load_default_rig() if path is None else Rig.load(path)
+
+
+@contextmanager
+def stop_on_signals(stop: Callable[[str], None]):
+    """SIGINT and SIGTERM ask `stop` to end the run; a second Ctrl-C interrupts at once.
+
+    Only the main thread may set handlers; elsewhere (tests, the GUI's worker) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = []
+
+    def on_signal(signum, frame):
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        if seen and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        seen.append(signum)
+        stop(f"{name} received")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class StatusPrinter:
+    """Prints the pipeline's status line every `every` seconds on its own thread: over itself on a
+    terminal, as new lines otherwise (logs, pipes)."""
+
+    def __init__(self, pipeline, stream: TextIO = sys.stderr, every: Optional[float] = None):
+        self.pipeline = pipeline
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.every = every if every is not None else (0.5 if self.tty else 5.0)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="inspector-status", daemon=True)
+        self._width = 0
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.every):
+            self.print_line()
+
+    def print_line(self) -> None:
+        line = self.pipeline.stats().status_line()
+        if self.tty:
+            pad = max(0, self._width - len(line))
+            self.stream.write("\r" + line + " " * pad)
+            self._width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """A line above the status line (a bad frame, a warning)."""
+        if self.tty and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def __enter__(self) -> "StatusPrinter":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+        if self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def format_summary(stats, source: Source) -> list[str]:
+    """The lines printed when a run ends."""
+    c = source.counters
+    lines = [
+        f"stopped: {stats.stopped or 'done'}",
+        f"inspected {stats.inspected} in {stats.elapsed_s:.1f} s ({stats.throughput:.1f} pairs/s); "
+        + ", ".join(f"{k} {v}" for k, v in stats.per_class.items()),
+        f"dropped {stats.dropped} in the pipeline, {c.dropped} in the source; bad frames {stats.bad_frames}; "
+        f"source errors {stats.source_errors}; read timeouts {c.timeouts}; reconnects {c.reconnects}",
+        "latency per pair (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats.latency_ms.items() if v == v),
+    ]
+    if stats.log_files:
+        lines.append(f"written {stats.written} records to {', '.join(stats.log_files)}")
+    else:
+        lines.append("not logged (no --out)")
+    if stats.last_error:
+        lines.append(f"last error: {stats.last_error}")
+    return lines
+
+
+def describe_plugins(registry: PluginRegistry, verbose: bool = False) -> list[str]:
+    """`inspector plugins`: every plugin with its status, distribution and error; source options."""
+    registry.load_all()
+    lines = []
+    for kind in ("sources", "models", "explainers"):
+        plugins = registry.plugins(kind)
+        lines.append(f"{kind}:")
+        if not plugins:
+            lines.append("  (none installed)")
+        for p in plugins:
+            lines.append(f"  {p.name:<14} {p.status:<17} {p.distribution:<22} {p.value}")
+            if p.error:
+                lines.append(f"  {'':<14} error: {p.error}")
+            if verbose and p.details:
+                lines += ["    " + t for t in p.details.rstrip().splitlines()]
+            if kind == "sources" and p.ok and isinstance(p.obj, type) and issubclass(p.obj, Source):
+                for name, default, text in option_help(p.obj):
+                    lines.append(f"  {'':<14}   {name + '=' + default:<22} {text}")
+    return lines

@@ -92,12 +92,19 @@ def _soak(device=None) -> list[Row]:
     return bench_soak(device)
 
 
+def _audit(device=None) -> list[Row]:
+    from inspector.audit.bench import bench_audit
+
+    return bench_audit(device)
+
+
 SECTIONS = {
     "simulator": lambda device=None: bench_simulator(),
     "explain": _explain,
     "records": _records,
     "pipeline": _pipeline,
     "soak": _soak,
+    "audit": _audit,
 }
 
 

@@ -1,0 +1,171 @@
+"""The audit report: report.html with its figures as PNG files beside it, and summary.json.
+
+The page needs no network (no scripts, no fonts, no remote images) so it opens
+on an air-gapped quality PC; every number in it is also in summary.json.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from inspector.audit.engine import AuditResult, result_dict
+from inspector.audit.tasks import M_BINS, AuditError
+
+CLASS_COLOURS = {"correct": "#2e7d32", "missing": "#c62828", "skewed": "#ef6c00"}
+INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
+CURVE_STYLES = (("a1", "#455a64", "-"), ("a2", "#1565c0", "--"), ("a3", "#8e24aa", ":"))
+
+
+def _save(fig: Figure, path: Path) -> None:
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110)
+
+
+def _colour(c: str, i: int) -> str:
+    return CLASS_COLOURS.get(c, f"C{i}")
+
+
+def figure_m_histograms(s, path: Path) -> None:
+    fig = Figure(figsize=(3.4 * len(s.classes), 2.9), layout="constrained")
+    axes = fig.subplots(1, len(s.classes), sharey=False, squeeze=False)[0]
+    centres = (M_BINS[:-1] + M_BINS[1:]) / 2
+    for i, (ax, c) in enumerate(zip(axes, s.classes)):
+        ax.bar(centres, s.m_hist[c], width=np.diff(M_BINS), color=_colour(c, i), edgecolor="white", linewidth=0.4)
+        ax.axvspan(-0.02, 0.02, color="#bdbdbd", alpha=0.5, lw=0)
+        ax.set_title(f"{c} (n = {s.m_n[c]})")
+        ax.set_xlabel("m  (< 0: camera 1, > 0: camera 2)")
+        ax.set_xlim(-1, 1)
+    axes[0].set_ylabel("records")
+    _save(fig, path)
+
+
+def figure_influence(s, path: Path) -> None:
+    fig = Figure(figsize=(6.4, 2.8), layout="constrained")
+    ax = fig.subplots()
+    left = np.zeros(len(s.classes))
+    for k, colour in INFLUENCE_COLOURS.items():
+        shares = np.array([100 * np.nan_to_num(s.influence_shares(c)[k]) for c in s.classes])
+        ax.barh(list(s.classes), shares, left=left, color=colour, label=k)
+        for y, (x0, w) in enumerate(zip(left, shares)):
+            if w >= 7:
+                ax.text(x0 + w / 2, y, f"{w:.0f}%", ha="center", va="center", color="white", fontsize=9)
+        left += shares
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of records with curves (%)")
+    ax.invert_yaxis()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
+    _save(fig, path)
+
+
+def figure_mean_curves(s, path: Path) -> None:
+    fig = Figure(figsize=(3.4 * len(s.classes), 2.9), layout="constrained")
+    axes = fig.subplots(1, len(s.classes), squeeze=False)[0]
+    p = np.array(s.p)
+    for ax, c in zip(axes, s.classes):
+        curves = s.mean_curves(c)
+        for (name, colour, style), row in zip(CURVE_STYLES, curves):
+            ax.plot(p, row, style, color=colour, label=name, lw=1.8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"{c}: mean m {s.mean_m(c):+.3f}" if s.m_n[c] else f"{c}: no curves")
+        ax.set_xlabel("occluded share p")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("P(class)")
+    axes[-1].legend(loc="lower left", fontsize=8)
+    _save(fig, path)
+
+
+def _table(headers, rows) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:72em;color:#212121;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.meta{color:#616161} table{border-collapse:collapse;margin:.6em 0} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
+th{background:#f5f5f5} td:first-child,th:first-child{text-align:left} img{max-width:100%;display:block;margin:.6em 0}
+.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.4em .8em} .ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.4em .8em}
+"""
+
+
+def write_report(result: AuditResult, folder: str | Path) -> Path:
+    """report.html, figures/*.png and summary.json in `folder` (created); returns the HTML path."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise AuditError(f"{folder}: exists and is not a folder")
+    (folder / "figures").mkdir(parents=True, exist_ok=True)
+    data = result_dict(result)
+    (folder / "summary.json").write_text(json.dumps(data, indent=2))
+    s = result.summary
+    parts = [
+        f"<h1>Inspection audit</h1><p class='meta'>{html.escape(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} · "
+        f"{html.escape(result.mode)} · {data.get('records', 0):,} records from "
+        f"{sum(1 for i in result.logs if not i.skipped)} of {len(result.logs)} logs · "
+        f"{result.seconds:.1f} s ({result.records_per_s:.0f} records/s) on {result.workers} worker(s), "
+        f"scheduler {html.escape(result.scheduler)}</p>"
+    ]
+    if result.cancelled:
+        parts.append("<p class='warn'>The audit was cancelled: these figures cover the tasks finished before.</p>")
+    skipped = [i for i in result.logs if i.skipped]
+    if skipped or result.failed_tasks:
+        rows = [(i.path, i.skipped) for i in skipped] + [
+            (f"{f[0]} records {f[1]}–{f[2] - 1}", f[3]) for f in result.failed_tasks]
+        parts.append("<h2>Logs not audited</h2><p class='warn'>These were not read; everything else was.</p>"
+                     + _table(("log", "reason"), rows))
+    if s is not None:
+        rows = []
+        for c in s.classes:
+            sh = s.influence_shares(c)
+            rows.append((c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f}%",
+                         s.m_n[c], "—" if not s.m_n[c] else f"{s.mean_m(c):+.3f}",
+                         *("—" if sh[k] != sh[k] else f"{100 * sh[k]:.0f}%" for k in INFLUENCE_COLOURS)))
+        parts.append("<h2>Per class</h2>" + _table(
+            ("class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal"), rows))
+        figure_m_histograms(s, folder / "figures" / "m_histograms.png")
+        figure_influence(s, folder / "figures" / "influence.png")
+        figure_mean_curves(s, folder / "figures" / "mean_curves.png")
+        parts.append("<h2>Which camera the decisions rest on</h2>"
+                     "<img src='figures/influence.png' alt='influence shares per class'>"
+                     "<img src='figures/m_histograms.png' alt='distribution of m per class'>"
+                     "<p class='meta'>m = mean over p of a2(p) − a3(p); |m| &lt; 0.02 (grey band) is equal.</p>"
+                     "<h2>Mean masked-input curves</h2><img src='figures/mean_curves.png' alt='mean curves'>"
+                     "<p class='meta'>a1: camera 1 masked at 1 − p and camera 2 at p; a2: camera 1 masked at p; a3: camera 2 masked at p.</p>")
+        if s.labelled:
+            parts.append(
+                f"<h2>Engineer labels</h2><p>{s.labelled:,} labelled records (OK/NOK); the verdict agrees with "
+                f"{s.label_agree:,}: <b>{100 * s.label_accuracy:.1f}%</b>.</p>"
+                + _table(("verdict and label", "records"),
+                         [(k.replace("|label ", ", labelled "), v) for k, v in sorted(s.label_confusion.items())]))
+        if s.compared or s.not_rerunnable:
+            box = "ok" if not s.disagreements else "warn"
+            parts.append(
+                f"<h2>Stored versus re-computed</h2><p class='{box}'>{s.compared:,} records re-run; "
+                f"{len(s.disagreements):,} disagree with the stored prediction; {s.not_rerunnable:,} could not "
+                "be re-run (their views were not kept).</p>")
+            if s.disagreements:
+                rows = [(d.log, d.record, d.stored, f"{100 * d.stored_prob:.1f}%", d.recomputed,
+                         f"{100 * d.recomputed_prob:.1f}%") for d in s.disagreements[:500]]
+                parts.append(_table(("log", "record", "stored", "P stored", "re-computed", "P re-computed"), rows))
+                if len(s.disagreements) > 500:
+                    parts.append(f"<p class='meta'>… and {len(s.disagreements) - 500:,} more in summary.json.</p>")
+    rows = [(i.path, f"{i.records:,}", i.model_sha256[:12] or "—", i.rig_sha256[:12] or "—", i.software,
+             "yes" if i.closed_cleanly else "no") for i in result.logs]
+    models = {i.model_sha256 for i in result.logs if not i.skipped}
+    rigs = {i.rig_sha256 for i in result.logs if not i.skipped}
+    note = ("one model and one rig throughout" if len(models) <= 1 and len(rigs) <= 1 else
+            f"{len(models)} models and {len(rigs)} rigs: compare like with like")
+    parts.append(f"<h2>Provenance</h2><p>{html.escape(note)}</p>"
+                 + _table(("log", "records", "model", "rig", "software", "closed"), rows))
+    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Inspection audit</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    out = folder / "report.html"
+    out.write_text(page, encoding="utf-8")
+    return out

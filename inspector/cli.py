@@ -63,9 +63,27 @@ def _refuse_to_replace(out: Path, overwrite: bool) -> None:
 
 
 # -- demo -------------------------------------------------------------------------------------
+def has_display() -> bool:
+    """Whether a window can be shown: a desktop on Windows and macOS; X11 or Wayland on Linux, unless Qt
+    is told to draw offscreen."""
+    import os
+
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from inspector.demo import run_headless_demo
 
+    if not args.headless and has_display():
+        from ui.app import run_app  # only here: the library itself never imports Qt
+
+        return run_app(demo=True, device=args.device)
+    if not args.headless:
+        print("no display found: running the headless demo (inspector gui needs a desktop)", file=sys.stderr)
     if args.out is not None and args.out.exists():
         raise InspectorError(f"{args.out}: already exists; a log is never overwritten")
     run_headless_demo(args.n, seed=args.seed, hidden_share=args.hidden_share, rate=args.rate, device=args.device,
@@ -390,6 +408,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    from ui.app import run_app
+
+    return run_app(view="operator", device=args.device)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from inspector.records import RecordReader
+
+    with RecordReader(args.log):  # a log that cannot be opened is reported here, in one line
+        pass
+    from ui.app import run_app
+
+    return run_app(view="review", log=str(args.log), device=args.device)
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from inspector.plugins import PluginRegistry
     from inspector.runner import describe_plugins
@@ -414,9 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="run the live pipeline on the simulated line and print one line per cavity",
+        help="open the application on the simulated line, inspecting and recording (headless without a display)",
         formatter_class=_Formatter,
-        description="Run the live pipeline (as `inspector run --source simulator`) headless on the simulated "
+        description="With a display: open the desktop application on the simulated line, already inspecting "
+        "and recording into a log in a temporary folder (the window shows its path). Without one (or with "
+        "--headless): run the live pipeline (as `inspector run --source simulator`) on the simulated "
         "dual-camera line for N cavities, two per shot, and print one line per cavity: the true class, "
         "what hides the cavity from a camera, the shipped model's verdict and probability, m and the "
         "camera the decision rests on, and the latency from the cameras to the explanation.",
@@ -426,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden-share", type=_share, default=0.25,
                    help="share of cavities hidden from one camera by glare or a fixture")
     p.add_argument("--rate", type=float, default=4.0, help="shots per second of the simulated line")
+    p.add_argument("--headless", action="store_true",
+                   help="print to the terminal even where a display is available (the default without one)")
     p.add_argument("--out", type=Path, help="also write the inspections to this new log (.h5)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.set_defaults(func=cmd_demo)
@@ -630,6 +668,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where workers run the model (cuda: tasks go to workers with a GPU resource)")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser(
+        "gui",
+        help="open the desktop application (operator, review and audit views)",
+        formatter_class=_Formatter,
+        description="Open the desktop application with nothing running: the operator view (choose a source, "
+        "start and stop, live views with Grad-CAM overlays, verdict, curves, counters, NOK gallery, "
+        "recording), the review view (open a log, filter, label, export, re-run) and the audit view.",
+    )
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser(
+        "review",
+        help="open the review view of the desktop application on a log",
+        formatter_class=_Formatter,
+        description="Open a log in the review view: a table of its records (following new ones while it is "
+        "written) with sorting and filters, the detail of each record (views, eight heatmaps, curves, "
+        "probabilities, provenance), engineer labels, exports and re-runs with the current model.",
+    )
+    p.add_argument("log", type=Path, help="the inspection log (.h5)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where re-runs run")
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser(
         "plugins",

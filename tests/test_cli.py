@@ -329,3 +329,28 @@ def test_study_writes_figures_and_summary(tmp_path):
         assert abs(sum(d["influence_share"].values()) - 1) < 1e-9
         assert len(d["accuracy_vs_p"]) == 3 and len(d["mean_curves"][0]) == 11
     assert "agreement with the simulator's ground truth" in r.stdout
+
+
+def test_demo_without_a_display_says_it_runs_headless(monkeypatch):
+    from inspector.cli import has_display
+
+    r = run("demo", "--n", "2")
+    assert r.returncode == 0 and "no display found: running the headless demo" in r.stderr
+    quiet = run("demo", "--n", "2", "--headless")
+    assert quiet.returncode == 0 and "no display found" not in quiet.stderr
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert has_display()
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert has_display() == sys.platform.startswith(("win", "darwin"))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert not has_display()
+
+
+def test_review_refuses_a_log_it_cannot_open(tmp_path):
+    r = run("review", str(tmp_path / "none.h5"))
+    assert r.returncode == 2 and "none.h5: no such log file" in r.stderr
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5 at all")
+    r = run("review", str(tmp_path / "junk.h5"))
+    assert r.returncode == 2 and "junk.h5" in r.stderr and "Traceback" not in r.stderr

@@ -125,7 +125,8 @@ class AuditView(QtWidgets.QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumHeight(120)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setFixedHeight(26 + 3 * 22)  # a row per class; the plots get the rest
         # The curves' key sits above the plots: a legend box would cover curves that hug P = 1.
         self.key = QtWidgets.QLabel(
             "Curves: " + ", ".join(f"<span style='color:{colour}'><b>{name}</b> {mark}</span> {what}" for (name, colour, _), mark, what in zip(
@@ -138,7 +139,8 @@ class AuditView(QtWidgets.QWidget):
         self.disagreements.verticalHeader().hide()
         self.disagreements.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.disagreements.horizontalHeader().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.disagreements.setMaximumHeight(110)
+        self.disagreements.verticalHeader().setDefaultSectionSize(22)
+        self.disagreements.setMaximumHeight(26 + 3 * 22)
         right = QtWidgets.QVBoxLayout()
         right.addWidget(self.errors)
         right.addWidget(self.headline)

@@ -1,0 +1,228 @@
+"""The operator view on the offscreen platform: a live run of the simulator, its log, and failing sources."""
+
+import dataclasses
+import sys
+import textwrap
+import threading
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore  # noqa: E402
+
+from inspector.plugins import PluginRegistry, make_entry_point  # noqa: E402
+from inspector.records import RecordReader  # noqa: E402
+from ui.app_context import load_context  # noqa: E402
+from ui.operator_view import OperatorView  # noqa: E402
+
+FLAKY_PLUGIN = textwrap.dedent(
+    """
+    from dataclasses import dataclass, field
+
+    import numpy as np
+
+    from inspector.acquisition import FramePair, Source
+
+
+    class Flaky(Source):
+        '''Views already on the plane; the first `fail` reads raise (every read with fail=-1).'''
+
+        name = "flaky"
+        raw = False
+
+        @dataclass
+        class Options:
+            fail: int = field(default=-1, metadata={"help": "reads that raise before pairs come (-1: all)"})
+
+        def _open(self):
+            self.reads = 0
+            self.rng = np.random.default_rng(0)
+
+        def _read(self, timeout):
+            self.reads += 1
+            if self.options.fail < 0 or self.reads <= self.options.fail:
+                raise RuntimeError("sensor unplugged")
+            view = self.rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
+            return FramePair(view, view.copy(), cavity_id=1, frame_ids=(self.reads, self.reads))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def context():
+    return load_context("cpu")
+
+
+@pytest.fixture
+def make_view(qtbot, tmp_path):
+    views = []
+
+    def make(ctx, **kwargs):
+        view = OperatorView(ctx, log_folder=tmp_path / "logs", **kwargs)
+        qtbot.addWidget(view)
+        view.resize(1280, 760)
+        view.show()
+        views.append(view)
+        return view
+
+    yield make
+    for view in views:
+        view.shutdown()
+
+
+def _wait_stopped(qtbot, view, timeout=30000):
+    qtbot.waitUntil(lambda: not view.running, timeout=timeout)
+
+
+def test_a_simulator_run_draws_counts_fills_the_gallery_and_records_a_valid_log(qtbot, make_view, context, tmp_path):
+    view = make_view(context)
+    view.chooser.choose("simulator")
+    for name, value in (("rate", 10), ("cavities", 2), ("seed", 3), ("prerender", 8)):
+        view.chooser.set_option(name, value)
+    view.record.setChecked(True)
+    log = tmp_path / "run.h5"
+    view.log_path.setText(str(log))
+    assert view.start()
+    assert not view.start_button.isEnabled() and view.stop_button.isEnabled()
+
+    qtbot.waitUntil(lambda: len(view.gallery.frames) >= 2 and int(view.counters.text("inspected")) >= 8,
+                    timeout=45000)
+    assert view.banner.state in ("OK", "NOK") and "%" in view.banner.verdict.text()
+    assert view.shown is not None and view.cameras[0].base.image is not None
+    assert view.cameras[0].overlay.image.dtype.name == "uint8"
+    assert view.counters.text("throughput").endswith("pairs/s")
+    assert view.counters.text("yield").endswith("%")
+    # The work happened on the pipeline's thread, never on the GUI's.
+    gui = threading.get_ident()
+    assert view.live.result_threads and gui not in view.live.result_threads
+
+    # A gallery cavity (NOK, so it has curves under the default policy) shows in full until "back to live".
+    item = view.gallery.item(0)
+    rect = view.gallery.visualItemRect(item)
+    qtbot.mouseClick(view.gallery.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    picked = view.gallery.frames[0]
+    assert view.shown is picked and view.banner.state == "NOK" and view.back_button.isVisible()
+    assert view.curves_plot.plotted() == 3 and "m = " in view.banner.influence.text()
+    view.back_to_live()
+    assert not view.back_button.isVisible()
+
+    view.stop()
+    _wait_stopped(qtbot, view)
+    assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
+    assert view.summary_lines[0] == "stopped: stopped by the operator"
+    assert view.last_log == str(log) and not view.error_strip.active
+    with RecordReader(log) as reader:
+        assert reader.closed_cleanly
+        assert len(reader) == view.last_stats.written >= 8
+        assert reader.attrs["model_sha256"] == context.model.sha256
+        assert reader.attrs["rig_sha256"] == context.rig.sha256
+
+
+def test_a_missing_folder_shows_the_error_and_start_is_enabled_again(qtbot, make_view, context, tmp_path):
+    view = make_view(context)
+    view.chooser.choose("folder")
+    assert view.keep_all.isChecked()  # a finite folder waits for the model rather than dropping pairs
+    missing = tmp_path / "no-such-folder"
+    view.chooser.set_option("path", str(missing))
+    view.start()
+    qtbot.waitUntil(lambda: view.error_strip.active and view.start_button.isEnabled(), timeout=30000)
+    assert "no-such-folder" in view.error_strip.message
+    assert not view.running and view.chooser.combo.isEnabled()
+
+
+def test_bad_options_are_refused_before_anything_runs(qtbot, make_view, context):
+    view = make_view(context)
+    view.chooser.choose("simulator")
+    view.chooser.set_option("rate", "fast")
+    assert not view.start()
+    assert "rate" in view.error_strip.message and view.start_button.isEnabled()
+
+
+@pytest.fixture
+def flaky_context(context, tmp_path, monkeypatch):
+    (tmp_path / "flaky_ui_plugin.py").write_text(FLAKY_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield dataclasses.replace(context, registry=PluginRegistry.discover({"sources": [
+        make_entry_point("flaky", "flaky_ui_plugin:Flaky", "sources"),
+        make_entry_point("broken", "no_such_module_for_the_ui:Camera", "sources"),
+    ]}))
+    sys.modules.pop("flaky_ui_plugin", None)
+
+
+def test_a_source_that_keeps_raising_ends_in_the_error_state(qtbot, make_view, flaky_context):
+    view = make_view(flaky_context, pipeline_options={"source_error_limit": 3})
+    view.chooser.choose("flaky")
+    assert view.start()
+    qtbot.waitUntil(lambda: view.error_strip.active, timeout=20000)
+    assert "sensor unplugged" in view.error_strip.message
+    _wait_stopped(qtbot, view)
+    assert view.start_button.isEnabled()
+    assert "failed 3 times in a row" in view.error_strip.message and "sensor unplugged" in view.error_strip.message
+    assert view.counters.text("errors") == "3"
+
+
+def test_the_error_state_clears_when_the_source_recovers(qtbot, make_view, flaky_context):
+    view = make_view(flaky_context)
+    view.chooser.choose("flaky")
+    view.chooser.set_option("fail", 3)  # backs off 0.1 + 0.2 + 0.4 s: the counters see the errors first
+    assert view.start()
+    qtbot.waitUntil(lambda: view.error_strip.active, timeout=20000)
+    assert "sensor unplugged" in view.error_strip.message
+    qtbot.waitUntil(lambda: not view.error_strip.active and view.shown is not None, timeout=30000)
+    assert view.running and int(view.counters.text("inspected")) > 0
+    view.stop()
+    _wait_stopped(qtbot, view)
+
+
+def test_a_broken_plugin_is_listed_disabled_with_its_error(qtbot, make_view, flaky_context):
+    view = make_view(flaky_context)
+    assert not view.chooser.is_enabled("broken")
+    assert "ModuleNotFoundError" in view.chooser.tooltip("broken")
+    assert view.chooser.is_enabled("simulator") and view.chooser.is_enabled("flaky")
+    assert view.chooser.name == "simulator"  # the default, not the broken one
+
+
+def test_the_window_has_all_three_views_and_takes_more(qtbot, context, tmp_path):
+    from PySide6 import QtWidgets
+
+    from ui.app import build_window
+
+    window = build_window(view="review", context=context, log_folder=str(tmp_path))
+    qtbot.addWidget(window)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Operator", "Review", "Audit"]
+    assert window.tabs.currentWidget() is window.review
+    assert window.show_view("audit") is window.audit
+    assert (window.width(), window.height()) == (1280, 800)
+    extra = QtWidgets.QLabel("extra")
+    assert window.add_view("Extra", extra) == 3
+    assert window.show_view("extra") is extra
+    with pytest.raises(ValueError):
+        window.show_view("nope")
+
+
+def test_the_demo_starts_the_simulator_recording_into_a_temporary_folder(qtbot, context):
+    from pathlib import Path
+
+    from ui.app import build_window
+
+    window = build_window(demo=True, context=context)
+    qtbot.addWidget(window)
+    op = window.operator
+    try:
+        assert op.running and op.record.isChecked()
+        log = Path(op.log_path.text())
+        assert str(log) in window.note.text() and log.parent.name.startswith("inspector-demo-")
+        qtbot.waitUntil(lambda: op.shown is not None, timeout=30000)
+        assert op.shown.has_curves  # the demo computes curves for every cavity
+    finally:
+        op.shutdown()
+    with RecordReader(log) as reader:
+        assert reader.closed_cleanly and len(reader) >= 1
+        n = len(reader)
+    op.review_button.click()  # "Open log in Review"
+    assert window.tabs.currentWidget() is window.review and window.review.model.rowCount() == n
+    window.review.close_log()
+    import shutil
+
+    shutil.rmtree(log.parent)

@@ -1,0 +1,118 @@
+"""The desktop application's entry points: `run_app` for the command line, `build_window` for tests,
+the screenshot script and the benchmark."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+from PySide6 import QtWidgets
+
+from ui.refcount_guard import guard as guard_refcounts
+
+WINDOW_SIZE = (1280, 800)
+
+
+def configure_pyqtgraph() -> None:
+    """Application-wide pyqtgraph options, set once the application is being set up (never on import)."""
+    import pyqtgraph as pg
+
+    # Row-major: numpy's own (H, W, 3) layout, so images reach Qt without a transpose. No OpenGL:
+    # the offscreen platform (tests, screenshots) cannot make a context.
+    pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=True,
+                        background="w", foreground="#333333")
+
+
+def ensure_application(argv: Optional[Sequence[str]] = None) -> QtWidgets.QApplication:
+    """The running QApplication, or a new one (Fusion style: the same look on every platform)."""
+    guard_refcounts()
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(list(argv) if argv is not None else sys.argv[:1])
+        app.setStyle("Fusion")
+        app.setApplicationName("inspector")
+    configure_pyqtgraph()
+    return app
+
+
+def build_window(
+    *,
+    view: str = "operator",
+    log: Optional[str] = None,
+    demo: bool = False,
+    device: str = "auto",
+    context=None,
+    log_folder: Optional[str] = None,
+):
+    """The main window with the operator, review and audit views, not yet shown and with no event loop run.
+
+    context: an `AppContext` to use instead of loading the model and rig (tests pass theirs).
+    log_folder: where the operator view proposes new logs. With `demo`, the simulator starts at
+    once, recording into a new temporary folder whose path the window shows.
+    """
+    from ui.app_context import load_context
+    from ui.audit_view import AuditView
+    from ui.main_window import MainWindow
+    from ui.operator_view import OperatorView
+    from ui.review_view import ReviewView
+
+    ensure_application()
+    context = context if context is not None else load_context(device)
+    window = MainWindow("inspector — cavity inspection")
+    if demo:
+        log_folder = tempfile.mkdtemp(prefix="inspector-demo-")
+    operator = OperatorView(context, log_folder=log_folder)
+    review = ReviewView(context)
+    window.add_view("Operator", operator)
+    window.add_view("Review", review)
+    audit = AuditView()
+    window.add_view("Audit", audit)
+
+    def open_in_review(path: str) -> None:
+        window.show_view("Review")
+        review.open_log(path)
+
+    def choose_in_review() -> None:
+        window.show_view("Review")
+        review.choose_log()
+
+    window.add_file_action("&Open log…", "Ctrl+O", choose_in_review)
+    operator.review_requested.connect(open_in_review)
+    window.operator, window.review, window.audit = operator, review, audit
+    window.resize(*WINDOW_SIZE)
+    if log is not None:
+        review.open_log(log)
+    window.show_view(view)
+    if demo:
+        operator.chooser.choose("simulator")
+        operator.curves.setCurrentText("all")  # the demo shows which camera every decision rests on
+        operator.record.setChecked(True)
+        operator.log_path.setText(str(Path(log_folder) / "demo.h5"))
+        window.note.setText(f"demo log: {Path(log_folder) / 'demo.h5'}")
+        operator.start()
+    return window
+
+
+def run_app(
+    *,
+    view: str = "operator",
+    log: Optional[str] = None,
+    demo: bool = False,
+    device: str = "auto",
+    argv: Optional[Sequence[str]] = None,
+) -> int:
+    """Run the desktop application; returns the event loop's exit code (2 when it cannot start)."""
+    from inspector.errors import InspectorError
+
+    app = ensure_application(argv)
+    try:
+        window = build_window(view=view, log=log, demo=demo, device=device)
+    except (InspectorError, ValueError) as exc:
+        print(f"inspector gui: {exc}", file=sys.stderr)
+        if app.platformName() not in ("offscreen", "minimal"):
+            QtWidgets.QMessageBox.critical(None, "inspector", str(exc))
+        return 2
+    window.show()
+    return app.exec()

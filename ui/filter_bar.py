@@ -1,0 +1,124 @@
+"""The review table's filters: class, influence, status, engineer label, m range and time range."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from inspector.records.labels import VERDICTS
+from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
+from ui.record_table import RecordFilter
+
+ANY = "any"
+
+
+class FilterBar(QtWidgets.QWidget):
+    changed = QtCore.Signal(object)  # RecordFilter
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        self.combos: dict[str, QtWidgets.QComboBox] = {}
+        for col, (key, title, values, tip) in enumerate((
+            ("class", "class", (), "Predicted class"),
+            ("influence", "influence", INFLUENCE_CODES, "Camera the decision rests on ('none': no curves)"),
+            ("status", "status", STATUS_CODES, "Record status"),
+            ("label", "label", VERDICTS + ("none",), "Engineer label ('none': not labelled yet)"),
+        )):
+            combo = QtWidgets.QComboBox()
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+            combo.addItem(ANY)
+            combo.addItems(values)
+            combo.setToolTip(tip)
+            combo.currentIndexChanged.connect(self._emit)
+            box = QtWidgets.QHBoxLayout()
+            box.addWidget(QtWidgets.QLabel(title))
+            box.addWidget(combo, 1)
+            grid.addLayout(box, 0, col)
+            self.combos[key] = combo
+        self.m_min, self.m_max = QtWidgets.QLineEdit(), QtWidgets.QLineEdit()
+        for edit, text in ((self.m_min, "min"), (self.m_max, "max")):
+            edit.setPlaceholderText(text)
+            edit.setValidator(QtGui.QDoubleValidator(-1.0, 1.0, 4))
+            edit.setMaximumWidth(56)
+            edit.setToolTip("m range (−1 … 1); records without curves have no m and fall outside any range")
+            edit.editingFinished.connect(self._emit)
+        low = QtWidgets.QHBoxLayout()
+        low.addWidget(QtWidgets.QLabel("m"))
+        low.addWidget(self.m_min)
+        low.addWidget(QtWidgets.QLabel("…"))
+        low.addWidget(self.m_max)
+        low.addSpacing(10)
+        self.time_on = QtWidgets.QCheckBox("time")
+        self.time_on.setToolTip("Only records taken in this interval (local time)")
+        self.time_on.toggled.connect(self._emit)
+        self.t_from, self.t_to = QtWidgets.QDateTimeEdit(), QtWidgets.QDateTimeEdit()
+        for edit in (self.t_from, self.t_to):
+            edit.setDisplayFormat("MM-dd HH:mm:ss")
+            edit.setToolTip("Local time; the year is that of the log")
+            edit.setCalendarPopup(True)
+            edit.dateTimeChanged.connect(self._time_changed)
+        low.addWidget(self.time_on)
+        low.addWidget(self.t_from, 1)
+        low.addWidget(QtWidgets.QLabel("…"))
+        low.addWidget(self.t_to, 1)
+        reset = QtWidgets.QPushButton("Reset")
+        reset.setToolTip("Show every record")
+        reset.clicked.connect(self.reset)
+        low.addWidget(reset)
+        grid.addLayout(low, 1, 0, 1, 4)
+        self._quiet = False
+
+    def set_log(self, classes: Sequence[str], t_min: Optional[float], t_max: Optional[float]) -> None:
+        self._quiet = True
+        combo = self.combos["class"]
+        combo.clear()
+        combo.addItem(ANY)
+        combo.addItems(list(classes))
+        if t_min is not None and t_max is not None:
+            self.t_from.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_min)))
+            self.t_to.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_max) + 1))
+        self._quiet = False
+
+    def reset(self) -> None:
+        self._quiet = True
+        for combo in self.combos.values():
+            combo.setCurrentIndex(0)
+        self.m_min.clear()
+        self.m_max.clear()
+        self.time_on.setChecked(False)
+        self._quiet = False
+        self._emit()
+
+    def _time_changed(self, _when) -> None:
+        if self.time_on.isChecked():
+            self._emit()
+
+    def _emit(self) -> None:
+        if not self._quiet:
+            self.changed.emit(self.current())
+
+    def current(self) -> RecordFilter:
+        pick = {k: (None if c.currentText() == ANY else (c.currentText(),)) for k, c in self.combos.items()}
+        m_range = None
+        lo, hi = _number(self.m_min.text()), _number(self.m_max.text())
+        if lo is not None or hi is not None:
+            m_range = (lo if lo is not None else -float("inf"), hi if hi is not None else float("inf"))
+        time_range = None
+        if self.time_on.isChecked():
+            time_range = (self.t_from.dateTime().toSecsSinceEpoch(), self.t_to.dateTime().toSecsSinceEpoch())
+        return RecordFilter(classes=pick["class"], influence=pick["influence"], status=pick["status"],
+                            labels=pick["label"], m_range=m_range, time_range=time_range)
+
+
+def _number(text: str) -> Optional[float]:
+    try:
+        return float(text.replace(",", ".")) if text.strip() else None
+    except ValueError:
+        return None
+

@@ -1,0 +1,441 @@
+"""The operator workstation: choose a source, run the line, watch each cavity's verdict and why.
+
+The pipeline runs on a worker thread (`LiveRun`); this view only draws. It draws at
+most `MAX_FPS` times a second whatever the line's pace, from the newest result,
+and reads the counters from `Pipeline.stats()` on a timer. Stopping asks the
+pipeline to stop and polls the worker until it is done, so the event loop never
+waits on the batch in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+from typing import Optional
+
+from PySide6 import QtCore, QtWidgets
+
+from inspector.errors import InspectorError
+from inspector.pipeline import CURVE_POLICIES, Pipeline, PipelineConfig
+from inspector.runner import format_summary, open_source
+from ui.app_context import AppContext
+from ui.camera_view import CameraView
+from ui.curves_plot import CurvesPlot
+from ui.display_frame import DisplayFrame
+from ui.error_strip import ErrorStrip
+from ui.live_run import LiveRun
+from ui.nok_gallery import NokGallery
+from ui.overlay_controls import OverlayControls
+from ui.refcount_guard import guard as guard_refcounts
+from ui.run_counters import RunCounters, StageLatency
+from ui.source_form import SourceChooser
+from ui.verdict_banner import VerdictBanner
+
+MAX_FPS = 10.0  # a person reads no faster; more only takes the GIL from the inspection
+STATS_EVERY_MS = 250
+FINISH_POLL_MS = 100
+FILE_SOURCES = ("folder", "video")  # finite inputs: wait for the model rather than drop a pair
+
+
+def default_log_path(folder: Path) -> Path:
+    return folder / f"inspections-{_dt.datetime.now():%Y%m%d-%H%M%S}.h5"
+
+
+class OperatorView(QtWidgets.QWidget):
+    status_message = QtCore.Signal(str)
+    run_finished = QtCore.Signal(object)  # the final RunStats
+    log_written = QtCore.Signal(str)
+    review_requested = QtCore.Signal(str)
+
+    def __init__(self, context: AppContext, *, log_folder: Optional[str | Path] = None,
+                 pipeline_options: Optional[dict] = None, parent=None):
+        """pipeline_options: further `PipelineConfig` fields for every run (batch, source_error_limit, …)."""
+        super().__init__(parent)
+        guard_refcounts()  # a live view redraws for hours: see ui/refcount_guard.py
+        self.context = context
+        self.pipeline_options = dict(pipeline_options or {})
+        self.log_folder = Path(log_folder) if log_folder else Path.home() / "inspector-logs"
+        self.live: Optional[LiveRun] = None
+        self._feed: Optional[LiveRun] = None  # the run whose results are drawn, also after it ended
+        self._explainer = None
+        self._pinned: Optional[DisplayFrame] = None
+        self._last_draw = 0.0
+        self.draw_count = 0  # live frames drawn (the event-loop benchmark reports the rate)
+        self._drawn_this_run = 0
+        self._errors_seen = 0
+        self._source_errors_seen = 0
+        self._inspected_at_error = 0
+        self._error_clears = True
+        self._policy = "nok"
+        self.shown: Optional[DisplayFrame] = None
+        self.last_stats = None
+        self.last_log: Optional[str] = None
+        self.summary_lines: list[str] = []
+        self._build()
+
+        self._draw_timer = QtCore.QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.timeout.connect(self._draw_latest)
+        self._stats_timer = QtCore.QTimer(self)
+        self._stats_timer.setInterval(STATS_EVERY_MS)
+        self._stats_timer.timeout.connect(self._poll_stats)
+        self._finish_timer = QtCore.QTimer(self)
+        self._finish_timer.setInterval(FINISH_POLL_MS)
+        self._finish_timer.timeout.connect(self._poll_finished)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        ctx = self.context
+        outer = QtWidgets.QHBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+
+        side = QtWidgets.QWidget()
+        side.setFixedWidth(310)
+        left = QtWidgets.QVBoxLayout(side)
+        left.setContentsMargins(0, 0, 0, 0)
+        self.chooser = SourceChooser(ctx.registry)
+        self.chooser.changed.connect(self._source_changed)
+        left.addWidget(self.chooser)
+
+        run = QtWidgets.QGroupBox("Run")
+        form = QtWidgets.QFormLayout(run)
+        form.setVerticalSpacing(4)
+        self.model_label = QtWidgets.QLabel(ctx.model_identity())
+        self.model_label.setToolTip(f"{ctx.model_file}\nsha256 {getattr(ctx.model, 'sha256', '?')}")
+        form.addRow("model", self.model_label)
+        self.rig_label = QtWidgets.QLabel(ctx.rig_identity())
+        self.rig_label.setWordWrap(True)
+        self.rig_label.setToolTip(f"{ctx.rig_file}\nsha256 {ctx.rig.sha256 if ctx.rig is not None else '-'}")
+        form.addRow("rig", self.rig_label)
+        self.curves = QtWidgets.QComboBox()
+        self.curves.addItems(CURVE_POLICIES)
+        self.curves.setCurrentText("nok")
+        self.curves.setToolTip("Which cavities get the masked-input curves and m (the costly part):\n"
+                               "all, nok (only those not judged correct) or none")
+        form.addRow("curves", self.curves)
+        self.keep_all = QtWidgets.QCheckBox("wait for the model, never drop")
+        self.keep_all.setToolTip("On for folders and video files; off for a live line, where the newest pair matters")
+        form.addRow("pairs", self.keep_all)
+        self.record = QtWidgets.QCheckBox("Record to log")
+        self.record.setToolTip("Write every inspection to an HDF5 log (open it in Review, also while it grows)")
+        form.addRow(self.record)
+        path_row = QtWidgets.QHBoxLayout()
+        self.log_path = QtWidgets.QLineEdit(str(default_log_path(self.log_folder)))
+        self.log_path.textChanged.connect(self._log_path_changed)
+        self._log_path_changed(self.log_path.text())
+        browse = QtWidgets.QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose the log file")
+        browse.clicked.connect(self._choose_log)
+        path_row.addWidget(self.log_path, 1)
+        path_row.addWidget(browse)
+        form.addRow(path_row)
+        buttons = QtWidgets.QHBoxLayout()
+        self.start_button = QtWidgets.QPushButton("Start")
+        self.start_button.setToolTip("Open the source and inspect")
+        self.start_button.clicked.connect(self._start_clicked)
+        self.stop_button = QtWidgets.QPushButton("Stop")
+        self.stop_button.setToolTip("Finish the batch in flight, close the log, show the summary")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(lambda: self.stop())
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        form.addRow(buttons)
+        left.addWidget(run)
+        self.latency = StageLatency()
+        left.addWidget(self.latency)
+
+        self.summary = QtWidgets.QGroupBox("Last run")
+        scol = QtWidgets.QVBoxLayout(self.summary)
+        self.summary_text = QtWidgets.QLabel("")
+        self.summary_text.setWordWrap(True)
+        self.summary_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        scol.addWidget(self.summary_text)
+        self.review_button = QtWidgets.QPushButton("Open log in Review")
+        self.review_button.setToolTip("Open the log this run wrote in the Review tab")
+        self.review_button.clicked.connect(self._review_clicked)
+        scol.addWidget(self.review_button)
+        self.summary.hide()
+        left.addWidget(self.summary)
+        left.addStretch(1)
+        outer.addWidget(side)
+
+        main = QtWidgets.QVBoxLayout()
+        main.setSpacing(6)
+        self.error_strip = ErrorStrip()
+        main.addWidget(self.error_strip)
+        top = QtWidgets.QHBoxLayout()
+        self.banner = VerdictBanner()
+        top.addWidget(self.banner, 1)
+        self.back_button = QtWidgets.QPushButton("Back to live")
+        self.back_button.setToolTip("Leave the gallery cavity and follow the line again")
+        self.back_button.setMinimumHeight(60)
+        self.back_button.clicked.connect(self.back_to_live)
+        self.back_button.hide()
+        top.addWidget(self.back_button)
+        main.addLayout(top)
+        self.counters = RunCounters(ctx.classes)
+        main.addWidget(self.counters)
+
+        mm = ctx.rig.grid.mm_per_px if ctx.rig is not None else None
+        sub = f"IPM view, {mm:g} mm/px" if mm else "view on the cavity plane"
+        cams = QtWidgets.QHBoxLayout()
+        self.cameras = [CameraView(0, sub), CameraView(1, sub)]
+        for cam in self.cameras:
+            cam.setMinimumSize(240, 240)
+            cams.addWidget(cam)
+        main.addLayout(cams, 5)
+        self.overlay = OverlayControls()
+        self.overlay.stage_changed.connect(self._set_stage)
+        self.overlay.opacity_changed.connect(self._set_opacity)
+        self.overlay.colormap_changed.connect(self._set_colormap)
+        main.addWidget(self.overlay)
+
+        bottom = QtWidgets.QHBoxLayout()
+        self.curves_plot = CurvesPlot()
+        bottom.addWidget(self.curves_plot, 1)
+        gbox = QtWidgets.QGroupBox("Last NOK cavities (click to inspect)")
+        glay = QtWidgets.QVBoxLayout(gbox)
+        glay.setContentsMargins(4, 4, 4, 4)
+        self.gallery = NokGallery()
+        self.gallery.picked.connect(self.pin)
+        glay.addWidget(self.gallery)
+        bottom.addWidget(gbox, 1)
+        main.addLayout(bottom, 4)
+        outer.addLayout(main, 1)
+        self._source_changed(self.chooser.name)
+
+    # Slots return None: PySide6 6.12 drops a reference to a bool a Python slot returns, and
+    # enough of those deallocate True or False and abort the interpreter.
+    def _start_clicked(self) -> None:
+        self.start()
+
+    def _review_clicked(self) -> None:
+        if self.last_log:
+            self.review_requested.emit(self.last_log)
+
+    def _set_stage(self, stage: int) -> None:
+        for cam in self.cameras:
+            cam.set_stage(stage)
+
+    def _set_opacity(self, opacity: float) -> None:
+        for cam in self.cameras:
+            cam.set_opacity(opacity)
+
+    def _set_colormap(self, name: str) -> None:
+        for cam in self.cameras:
+            cam.set_colormap(name)
+
+    def _log_path_changed(self, text: str) -> None:
+        self.log_path.setToolTip(f"{text}\nThe log file to create (.h5); a log is never overwritten")
+
+    def _source_changed(self, name: str) -> None:
+        self.keep_all.setChecked(name in FILE_SOURCES)
+
+    def _choose_log(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Record to log", self.log_path.text(), "Inspection logs (*.h5)")
+        if path:
+            self.log_path.setText(path if path.endswith((".h5", ".hdf5")) else path + ".h5")
+            self.record.setChecked(True)
+
+    # -- running --------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.live is not None
+
+    def _log_target(self) -> Optional[Path]:
+        if not self.record.isChecked():
+            return None
+        text = self.log_path.text().strip()
+        path = Path(text) if text else default_log_path(self.log_folder)
+        if path.parent == self.log_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)  # the default folder is ours to make
+        return path
+
+    def start(self) -> bool:
+        """Open the chosen source and run the pipeline; False (and the error strip) when it cannot."""
+        if self.live is not None:
+            return False
+        ctx = self.context
+        self.error_strip.clear()
+        self.summary.hide()
+        name = self.chooser.name
+        if not name or not self.chooser.is_enabled(name):
+            self.error_strip.show_error(f"source {name or '(none)'} is unavailable: {self.chooser.broken.get(name, '')}")
+            return False
+        policy = self.curves.currentText()
+        try:
+            source = open_source(ctx.registry, name, self.chooser.options())
+            out = self._log_target()
+            if self._explainer is None:
+                self._explainer = ctx.new_explainer()
+            config = PipelineConfig(**{"curves": policy, "keep_all": self.keep_all.isChecked(), **self.pipeline_options})
+            p = _default_p()
+
+            def factory(on_result):
+                return Pipeline(source, ctx.model, rig=ctx.rig, out=out, explainer=self._explainer,
+                                config=config, on_result=on_result)
+
+            live = LiveRun(factory, ctx.classes, p, parent=self)
+        except (InspectorError, OSError) as exc:
+            self.error_strip.show_error(f"cannot start source {name}: {exc}")
+            return False
+        self.live = self._feed = live
+        self._policy = policy
+        live.waiting.connect(self._on_waiting, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._errors_seen = 0
+        self._source_errors_seen = 0
+        self._inspected_at_error = 0
+        self._error_clears = True
+        self.gallery.clear_frames()
+        for cam in self.cameras:  # the last run's cavity must not pass for this run's
+            cam.clear_frame()
+        self.curves_plot.clear_curves()
+        self.shown = None
+        self._drawn_this_run = 0
+        self.back_to_live()
+        self.banner.show_idle(f"starting {source.describe()} …")
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.chooser.set_editable(False)
+        live.start()
+        self._stats_timer.start()
+        self._finish_timer.start()
+        self.status_message.emit(
+            f"running {source.describe()}" + (f", recording to {out}" if out else ", not recording"))
+        return True
+
+    def stop(self, reason: str = "stopped by the operator") -> None:
+        if self.live is None:
+            return
+        self.live.stop(reason)
+        self.stop_button.setEnabled(False)
+        self.status_message.emit("stopping: finishing the batch in flight …")
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop and wait for the worker (closing the window: the log must be closed valid)."""
+        if self.live is None:
+            return
+        self.live.stop("window closed")
+        self.live.join(timeout)
+        self._finish()
+
+    def _poll_finished(self) -> None:
+        if self.live is not None and self.live.done:
+            self._finish()
+
+    def _finish(self) -> None:
+        live = self.live
+        if live is None:
+            return
+        live.join(0.5)
+        self.live = None
+        self._stats_timer.stop()
+        self._finish_timer.stop()
+        self._draw_latest()
+        stats = live.final if live.final is not None else live.pipeline.stats()
+        self.last_stats = stats
+        self.counters.show_stats(stats)
+        self.latency.show_stats(stats)
+        name = live.pipeline.source.name
+        if live.error:
+            self._error_clears = False
+            self.error_strip.show_error(f"source {name} failed: {live.error}")
+        elif stats.stopped.startswith(("source failed", "writing", "error")):
+            self._error_clears = False
+            self.error_strip.show_error(stats.stopped)
+        if self._drawn_this_run == 0:
+            self.banner.show_idle(f"stopped: {stats.stopped or 'done'}")
+        # The command line's wording, except where it names a command-line option.
+        self.summary_lines = [line.replace("not logged (no --out)", "not recorded (Record to log was off)")
+                              for line in format_summary(stats, live.pipeline.source)]
+        self.summary_text.setText("\n".join(self.summary_lines))
+        self.summary_text.setToolTip("\n".join(self.summary_lines))
+        self.last_log = stats.log_files[0] if stats.log_files else None
+        self.review_button.setVisible(bool(self.last_log))
+        self.summary.show()
+        if self.last_log and Path(self.log_path.text()) == Path(self.last_log):
+            self.log_path.setText(str(default_log_path(Path(self.last_log).parent)))
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.chooser.set_editable(True)
+        self.status_message.emit(self.summary_lines[0] if self.summary_lines else "stopped")
+        if self.last_log:
+            self.log_written.emit(self.last_log)
+        self.run_finished.emit(stats)
+
+    def _poll_stats(self) -> None:
+        live = self.live
+        if live is None:
+            return
+        s = live.pipeline.stats()
+        self.counters.show_stats(s)
+        self.latency.show_stats(s)
+        self._update_error_state(s, live)
+        if live.done:
+            self._finish()
+
+    def _update_error_state(self, s, live: LiveRun) -> None:
+        """A source error or bad frame shows at once; the strip clears when results flow again."""
+        troubles = s.source_errors + s.bad_frames
+        if troubles > self._errors_seen:
+            new_source_errors = s.source_errors > self._source_errors_seen
+            self._source_errors_seen = s.source_errors
+            self._errors_seen = troubles
+            self._inspected_at_error = s.inspected
+            if new_source_errors and s.last_error:
+                text = f"source error ({s.source_errors} so far): {s.last_error}"
+            else:
+                bads = live.pipeline.bad_frames
+                reason = bads[-1].reason if bads else "unusable image"
+                text = f"bad frame skipped ({s.bad_frames} so far): {reason}"
+            self.error_strip.show_error(text)
+        elif self.error_strip.active and self._error_clears and s.inspected > self._inspected_at_error:
+            self.error_strip.clear()
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _on_waiting(self) -> None:
+        if self._draw_timer.isActive():
+            return
+        wait = max(0.0, 1.0 / MAX_FPS - (time.monotonic() - self._last_draw))
+        self._draw_timer.start(int(1000 * wait))
+
+    def _draw_latest(self) -> None:
+        feed = self._feed
+        if feed is None:
+            return
+        latest, noks = feed.take()
+        if feed.display_error:
+            self.error_strip.show_error(feed.display_error)
+        if noks:
+            self.gallery.add_frames(noks)
+        if latest is not None and self._pinned is None:
+            self.show_frame(latest)
+            self.draw_count += 1
+            self._drawn_this_run += 1
+        self._last_draw = time.monotonic()
+
+    def show_frame(self, frame: DisplayFrame, source: str = "live") -> None:
+        self.shown = frame
+        for v, cam in enumerate(self.cameras):
+            cam.show_frame(frame.view1 if v == 0 else frame.view2, frame.heat[v])
+        self.banner.show_frame(frame, source=source)
+        self.curves_plot.show_frame(frame, f"curves: {self._policy}")
+
+    def pin(self, frame: DisplayFrame) -> None:
+        """Show a gallery cavity in full and hold it until 'Back to live'."""
+        self._pinned = frame
+        self.show_frame(frame, source="from the gallery")
+        self.back_button.show()
+
+    def back_to_live(self) -> None:
+        self._pinned = None
+        self.back_button.hide()
+        self.gallery.clearSelection()
+
+
+def _default_p():
+    from inspector.explain import DEFAULT_P
+
+    return tuple(float(v) for v in DEFAULT_P)

@@ -1,0 +1,200 @@
+"""The detail pane of one logged record: views and all eight heatmaps, curves with m, class
+probabilities, provenance, and the last re-run's comparison."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ui.curves_plot import CurvesPlot
+from ui.display_frame import DisplayFrame, format_m
+from ui.heatmap_grid import HeatmapGrid
+from ui.overlay_controls import OverlayControls
+from ui.rerun import M_TOL, PROB_TOL, RerunOutcome
+from ui.verdict_banner import NOK_COLOUR, OK_COLOUR
+
+PROVENANCE_KEYS = (
+    ("software", "software"),
+    ("model_sha256", "model"),
+    ("rig_sha256", "rig"),
+    ("source", "source"),
+    ("curves", "curves"),
+    ("retention", "retention"),
+    ("created", "created"),
+    ("host", "host"),
+)
+
+
+class ProbabilityBars(pg.PlotWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent=parent, background="w")
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.setMouseEnabled(False, False)
+        item.hideButtons()
+        item.setLabel("left", "P (%)")
+        item.setYRange(0, 112, padding=0)
+        item.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 25)]])
+        item.showGrid(y=True, alpha=0.25)
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).setPen("#555555")
+            item.getAxis(axis).setTextPen("#333333")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
+        item.addItem(self.bars)
+        self.texts: list[pg.TextItem] = []
+        self.values = []
+
+    def show_probs(self, classes: Sequence[str], probs: np.ndarray, predicted: int) -> None:
+        heights = 100.0 * np.asarray(probs, np.float64)
+        brushes = [OK_COLOUR if c == "correct" else NOK_COLOUR for c in classes]
+        brushes = [b if i == predicted else QtGui.QColor(b).lighter(170) for i, b in enumerate(brushes)]
+        self.bars.setOpts(x=np.arange(len(classes)), height=heights, width=0.6, brushes=brushes, pen=None)
+        item = self.getPlotItem()
+        item.getAxis("bottom").setTicks([[(i, c) for i, c in enumerate(classes)]])
+        item.setXRange(-0.6, len(classes) - 0.4, padding=0)
+        item.setYRange(0, 112, padding=0)
+        for t in self.texts:
+            item.removeItem(t)
+        self.texts = []
+        for i, h in enumerate(heights):
+            t = pg.TextItem(f"{h:.1f} %", color="#222222", anchor=(0.5, 1.0))
+            t.setPos(i, h + 1.0)
+            item.addItem(t)
+            self.texts.append(t)
+        self.values = list(heights)
+
+
+class RerunTable(QtWidgets.QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        col = QtWidgets.QVBoxLayout(self)
+        col.setContentsMargins(2, 2, 2, 2)
+        self.summary = QtWidgets.QLabel("Select records and press Re-run to compare them with the current model.")
+        self.summary.setWordWrap(True)
+        col.addWidget(self.summary)
+        self.table = QtWidgets.QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["#", "stored", "re-run", "ΔP (pp)", "Δm", "result"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip(f"Differs: another class, |ΔP| > {100 * PROB_TOL:g} pp or |Δm| > {M_TOL:g}")
+        col.addWidget(self.table)
+
+    def show_outcomes(self, outcomes: list[RerunOutcome], model: str) -> None:
+        differ = [o for o in outcomes if o.differs]
+        skipped = [o for o in outcomes if not o.rerunnable]
+        ran = len(outcomes) - len(skipped)
+        text = f"re-ran {ran} record(s) with model {model}: "
+        text += f"{len(differ)} differ" if differ else "all agree with the stored results"
+        if skipped:
+            text += f"; {len(skipped)} not re-runnable (images not kept)"
+        self.summary.setText(text)
+        self.summary.setStyleSheet("color: #b71c1c; font-weight: bold;" if differ else "")
+        self.table.setRowCount(len(outcomes))
+        for r, o in enumerate(outcomes):
+            dp = "" if not o.rerunnable else f"{100 * o.prob_diff:+.2f}"
+            dm = "" if not o.rerunnable or (math.isnan(o.stored_m) and math.isnan(o.new_m)) else f"{o.m_diff:+.3f}"
+            result = o.note if not o.rerunnable else ("DIFFERS" if o.differs else "agrees")
+            cells = [str(o.record), f"{o.stored_class} {100 * o.stored_prob:.1f} %" if o.rerunnable else o.stored_class,
+                     f"{o.new_class} {100 * o.new_prob:.1f} %" if o.rerunnable else "—", dp, dm, result]
+            for c, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if o.differs:
+                    item.setBackground(QtGui.QColor("#ffcdd2"))
+                    if (c == 2 and o.class_differs) or (c == 3 and abs(o.prob_diff) > PROB_TOL) or (
+                            c == 4 and not abs(o.m_diff) <= M_TOL):
+                        item.setForeground(QtGui.QColor("#b71c1c"))
+                        font = item.font()
+                        font.setBold(True)
+                        item.setFont(font)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+
+
+class RecordDetail(QtWidgets.QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        col = QtWidgets.QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(4)
+        self.header = QtWidgets.QLabel("No record selected")
+        self.header.setObjectName("recordHeader")
+        self.header.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
+        self.header.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.header.setMinimumHeight(34)
+        self._paint_header("#546e7a")
+        col.addWidget(self.header)
+        self.grid = HeatmapGrid()
+        self.grid.setMinimumHeight(260)
+        col.addWidget(self.grid, 5)
+        self.overlay = OverlayControls(with_stage=False, opacity=0.5)
+        self.overlay.opacity_changed.connect(self.grid.set_opacity)
+        self.overlay.colormap_changed.connect(self.grid.set_colormap)
+        col.addWidget(self.overlay)
+        bottom = QtWidgets.QHBoxLayout()
+        self.curves = CurvesPlot()
+        bottom.addWidget(self.curves, 3)
+        self.tabs = QtWidgets.QTabWidget()
+        self.probs = ProbabilityBars()
+        self.tabs.addTab(self.probs, "Probabilities")
+        self.provenance = QtWidgets.QLabel("")
+        self.provenance.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.provenance.setWordWrap(True)
+        self.provenance.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.provenance.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.provenance)
+        self.tabs.addTab(scroll, "Provenance")
+        self.rerun = RerunTable()
+        self.tabs.addTab(self.rerun, "Re-run")
+        bottom.addWidget(self.tabs, 2)
+        col.addLayout(bottom, 4)
+        self.frame: Optional[DisplayFrame] = None
+
+    def _paint_header(self, colour: str) -> None:
+        self.header.setStyleSheet(
+            f"#recordHeader {{ background: {colour}; color: white; border-radius: 3px; padding: 4px 10px;"
+            " font-size: 12pt; }")
+
+    def show_record(self, frame: DisplayFrame, *, stage_shapes=None, label: str = "") -> None:
+        self.frame = frame
+        when = _dt.datetime.fromtimestamp(frame.timestamp).strftime("%Y-%m-%d %H:%M:%S") if frame.timestamp else "—"
+        verdict = "OK" if frame.is_ok else "NOK"
+        parts = [html.escape(format_m(frame)), f"cavity {frame.cavity_id}", when, f"status {frame.status}",
+                 f"label {html.escape(label) if label else '—'}"]
+        self.header.setText(f"<b>record {frame.record} · {verdict} · {frame.predicted_name} "
+                            f"{100 * frame.probability:.1f} %</b><br><span style='font-size:10pt'>"
+                            + " · ".join(parts) + "</span>")
+        self._paint_header(OK_COLOUR if frame.is_ok else NOK_COLOUR)
+        self.grid.show_frame(frame, stage_shapes)
+        self.curves.show_frame(frame)
+        self.probs.show_probs(frame.classes, frame.probs, frame.predicted)
+
+    @property
+    def header_text(self) -> str:
+        return QtGui.QTextDocumentFragment.fromHtml(self.header.text()).toPlainText()
+
+    def show_provenance(self, attrs: dict, path: str, n: int) -> None:
+        rows = [("log", path), ("records", str(n))]
+        for key, name in PROVENANCE_KEYS:
+            if key in attrs and attrs[key] != "":
+                rows.append((name, str(attrs[key])))
+        body = "".join(f"<tr><td style='color:#555;padding-right:8px'>{html.escape(k)}</td>"
+                       f"<td style='font-family:monospace'>{html.escape(v)}</td></tr>" for k, v in rows)
+        self.provenance.setText(f"<table>{body}</table>")
+        self.provenance_rows = dict(rows)
+
+    def clear_record(self, text: str = "No record selected") -> None:
+        self.frame = None
+        self.header.setText(text)
+        self._paint_header("#546e7a")
+        self.grid.clear_frame()
+        self.curves.clear_curves()

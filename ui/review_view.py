@@ -1,0 +1,418 @@
+"""The quality engineer's review: open a log (also while it is written), filter and sort its records,
+look at one in detail, label it, re-run it with the current model, export it.
+
+The table reads scalar fields only; a record's images and maps are read when it
+is selected. A growing log is followed by refreshing the reader once a second.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from inspector.errors import InspectorError
+from inspector.records import LabelStore, RecordReader, RecordsError, export_csv, export_record
+from ui.app_context import AppContext
+from ui.display_frame import make_frame
+from ui.error_strip import ErrorStrip
+from ui.filter_bar import FilterBar
+from ui.label_panel import SHORTCUTS, LabelPanel
+from ui.record_detail import RecordDetail
+from ui.refcount_guard import guard as guard_refcounts
+from ui.record_table import COLUMNS, RecordFilter, RecordTableModel
+from ui.rerun import RerunJob, RerunOutcome
+
+FOLLOW_EVERY_MS = 1000
+COLUMN_WIDTHS = {"#": 46, "time": 92, "cavity": 50, "class": 62, "P (%)": 48, "m": 56, "influence": 70,
+                 "status": 72, "label": 50, "re-run": 60}
+
+
+class ReviewView(QtWidgets.QWidget):
+    status_message = QtCore.Signal(str)
+    record_shown = QtCore.Signal(int)
+    rerun_finished = QtCore.Signal(list)
+
+    def __init__(self, context: Optional[AppContext] = None, parent=None):
+        super().__init__(parent)
+        guard_refcounts()  # see ui/refcount_guard.py
+        self.context = context
+        self.reader: Optional[RecordReader] = None
+        self.labels: Optional[LabelStore] = None
+        self.current_record: Optional[int] = None
+        self.job: Optional[RerunJob] = None
+        self.last_rerun: list[RerunOutcome] = []
+        self._explainer = None
+        self._build()
+        self._follow_timer = QtCore.QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_EVERY_MS)
+        self._follow_timer.timeout.connect(self._follow_tick)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        col = QtWidgets.QVBoxLayout(self)
+        col.setContentsMargins(6, 6, 6, 6)
+        col.setSpacing(4)
+        bar = QtWidgets.QHBoxLayout()
+        open_button = QtWidgets.QPushButton("Open log…")
+        open_button.setToolTip("Open an inspection log (.h5); one still being written is followed")
+        open_button.clicked.connect(self.choose_log)
+        bar.addWidget(open_button)
+        self.info = QtWidgets.QLabel("No log open")
+        self.info.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.info.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar.addWidget(self.info, 1)
+        self.rerun_button = QtWidgets.QPushButton("Re-run selected")
+        self.rerun_button.setToolTip("Explain the selected records again with the current model and compare")
+        self.rerun_button.clicked.connect(self._rerun_clicked)
+        self.export_button = QtWidgets.QPushButton("Export record…")
+        self.export_button.setToolTip("The selected record as a PNG figure and JSON")
+        self.export_button.clicked.connect(self.choose_record_export)
+        self.csv_button = QtWidgets.QPushButton("Export table CSV…")
+        self.csv_button.setToolTip("The filtered table (all its rows, in the shown order) as CSV")
+        self.csv_button.clicked.connect(self.choose_csv_export)
+        for b in (self.rerun_button, self.export_button, self.csv_button):
+            b.setEnabled(False)
+            bar.addWidget(b)
+        col.addLayout(bar)
+        self.error_strip = ErrorStrip()
+        col.addWidget(self.error_strip)
+
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        left = QtWidgets.QWidget()
+        lcol = QtWidgets.QVBoxLayout(left)
+        lcol.setContentsMargins(0, 0, 0, 0)
+        self.filters = FilterBar()
+        self.filters.changed.connect(self.set_filter)
+        lcol.addWidget(self.filters)
+        self.model = RecordTableModel(self)
+        self.table = QtWidgets.QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for i, name in enumerate(COLUMNS):
+            header.resizeSection(i, COLUMN_WIDTHS[name])
+        header.setStretchLastSection(True)
+        self.table.setColumnHidden(COLUMNS.index("re-run"), True)  # shown once there is a re-run to show
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.setToolTip("↑/↓ move through the records; O / N / U label the selected ones")
+        lcol.addWidget(self.table, 1)
+        self.label_panel = LabelPanel()
+        self.label_panel.labelled.connect(self._labelled)
+        lcol.addWidget(self.label_panel)
+        split.addWidget(left)
+        self.detail = RecordDetail()
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 5)
+        split.setSizes([560, 700])
+        col.addWidget(split, 1)
+        for verdict, key in SHORTCUTS.items():
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self._label_shortcut(verdict))
+
+    # Slots return None: PySide6 6.12 drops a reference to a bool a Python slot returns.
+    def _label_shortcut(self, verdict: str):
+        def give() -> None:
+            self.label_selected(verdict, self.label_panel.comment.text().strip())
+
+        return give
+
+    def _labelled(self, verdict: str, comment: str) -> None:
+        self.label_selected(verdict, comment)
+
+    def _rerun_clicked(self) -> None:
+        self.rerun_selected()
+
+    def _rerun_progress(self, done: int, total: int) -> None:
+        self.status_message.emit(f"re-running: {done} of {total}")
+
+    def _follow_tick(self) -> None:
+        self.follow()
+
+    # -- opening and following ------------------------------------------------------------------
+    def choose_log(self) -> None:
+        start = str(Path(self.reader.path).parent) if self.reader else str(Path.home())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open inspection log", start,
+                                                        "Inspection logs (*.h5 *.hdf5);;All files (*)")
+        if path:
+            self.open_log(path)
+
+    def open_log(self, path: str | os.PathLike) -> bool:
+        """Open the log at `path`; False (and the error strip) when it cannot be read."""
+        self.close_log()
+        path = Path(path)
+        try:
+            reader = RecordReader(path)
+        except (RecordsError, InspectorError, OSError) as exc:
+            self._fail(f"cannot open {path}: {exc}")
+            return False
+        self.reader = reader
+        self.labels = LabelStore(path)
+        self.model.load(reader, self._read_labels())
+        t = self.model.cols["timestamp"]
+        self.filters.set_log(reader.layout.classes, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
+        self.model.set_filter(self.filters.current())
+        self.detail.show_provenance(reader.attrs, str(path), len(reader))
+        for b in (self.rerun_button, self.export_button, self.csv_button):
+            b.setEnabled(True)
+        if not reader.closed_cleanly:
+            self._follow_timer.start()
+        self._update_info()
+        if self.model.rowCount():
+            self.select_row(0)
+        else:
+            self.detail.clear_record("The log holds no records yet")
+        self.status_message.emit(f"opened {path} ({len(reader)} records)")
+        return True
+
+    def close_log(self) -> None:
+        self._follow_timer.stop()
+        if self.job is not None:
+            self.job.cancel.set()
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = None
+        self.labels = None
+        self.current_record = None
+        self.model.clear()
+        self.error_strip.clear()
+        self.detail.clear_record()
+        for b in (self.rerun_button, self.export_button, self.csv_button):
+            b.setEnabled(False)
+        self.info.setText("No log open")
+
+    def _fail(self, message: str) -> None:
+        self.error_strip.show_error(message)
+        self.detail.clear_record("No log open")
+        self.info.setText("No log open")
+        self.status_message.emit(message)
+
+    def _read_labels(self) -> dict:
+        try:
+            return self.labels.current()
+        except (RecordsError, OSError, UnicodeDecodeError) as exc:
+            self.error_strip.show_error(f"labels of this log cannot be read: {exc}")
+            return {}
+
+    def _update_info(self) -> None:
+        r = self.reader
+        if r is None:
+            return
+        state = "closed" if r.closed_cleanly else "being written: following"
+        shown = self.model.rowCount()
+        self.info.setText(f"{r.path.name} · {len(r)} records ({shown} shown) · {state}")
+        self.info.setToolTip(str(r.path))
+
+    def follow(self) -> int:
+        """Refresh a growing log; returns how many records appeared."""
+        r = self.reader
+        if r is None:
+            return 0
+        try:
+            r.refresh()
+            added = self.model.extend(r)
+            closed = r.closed_cleanly
+        except (RecordsError, OSError, KeyError) as exc:
+            self._follow_timer.stop()
+            self.error_strip.show_error(f"following {r.path} failed: {exc}")
+            return 0
+        if added:
+            self._update_info()
+            if self.current_record is None and self.model.rowCount():
+                self.select_row(0)
+        if closed:
+            self._follow_timer.stop()
+            self._update_info()
+        return added
+
+    @property
+    def following(self) -> bool:
+        return self._follow_timer.isActive()
+
+    # -- table ----------------------------------------------------------------------------------
+    def set_filter(self, f: RecordFilter) -> None:
+        keep = self.current_record
+        self.model.set_filter(f)
+        self._update_info()
+        row = self.model.row_of(keep) if keep is not None else None
+        if row is None and self.model.rowCount():
+            row = 0
+        if row is not None:
+            self.select_row(row)
+        else:
+            self.current_record = None
+            self.detail.clear_record("No record passes the filters")
+
+    def sort_by(self, column: str, descending: bool = False) -> None:
+        order = QtCore.Qt.SortOrder.DescendingOrder if descending else QtCore.Qt.SortOrder.AscendingOrder
+        self.table.sortByColumn(COLUMNS.index(column), order)
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect | QtCore.QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+
+    def select_record(self, record: int) -> bool:
+        row = self.model.row_of(record)
+        if row is None:
+            return False
+        self.select_row(row)
+        return True
+
+    def selected_records(self) -> list[int]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        records = [self.model.record_at(r) for r in rows]
+        if not records and self.current_record is not None:
+            records = [self.current_record]
+        return records
+
+    def _current_changed(self, current: QtCore.QModelIndex, _previous=None) -> None:
+        if current.isValid():
+            self.show_record(self.model.record_at(current.row()))
+
+    def show_record(self, record: int) -> None:
+        r = self.reader
+        if r is None:
+            return
+        try:
+            rec = r.record(record)
+        except RecordsError as exc:
+            self.error_strip.show_error(str(exc))
+            return
+        self.current_record = record
+        frame = make_frame(rec, r.layout.classes, r.layout.p, record=record)
+        label = self.model.label_of(record)
+        self.detail.show_record(frame, stage_shapes=r.layout.stage_shapes, label=label)
+        comment = self.model.comments.get(record, "")
+        self.label_panel.show_label(label, comment)
+        self.record_shown.emit(record)
+
+    # -- labels ---------------------------------------------------------------------------------
+    def label_selected(self, verdict: str, comment: str = "") -> list[int]:
+        """Save `verdict` (OK, NOK or unsure) with `comment` for the selected records."""
+        if self.labels is None:
+            return []
+        records = self.selected_records()
+        try:
+            for i in records:
+                self.labels.add(int(i), verdict, comment)
+                self.model.set_label(int(i), verdict, comment)
+        except (RecordsError, OSError) as exc:
+            self.error_strip.show_error(f"label not saved: {exc}")
+            return []
+        if self.current_record in records:
+            self.label_panel.show_label(verdict, comment)
+            self.show_record(self.current_record)
+        self.status_message.emit(f"labelled {len(records)} record(s) {verdict} in {self.labels.path.name}")
+        return records
+
+    # -- exports --------------------------------------------------------------------------------
+    def export_record_files(self, png=None, json_path=None, record: Optional[int] = None) -> int:
+        """Write the record (default: the selected one) as a PNG figure and/or JSON; returns its index."""
+        if self.reader is None:
+            raise RecordsError("no log is open")
+        i = self.current_record if record is None else record
+        if i is None:
+            raise RecordsError("no record is selected")
+        export_record(self.reader, int(i), png=png, json_path=json_path)
+        self.status_message.emit(f"exported record {i} to " + ", ".join(str(p) for p in (png, json_path) if p))
+        return int(i)
+
+    def export_table_csv(self, path) -> int:
+        """The records the table shows, in its order, as CSV; returns the rows written."""
+        if self.reader is None:
+            raise RecordsError("no log is open")
+        n = export_csv(self.reader, path, indices=self.model.order.tolist())
+        self.status_message.emit(f"exported {n} rows to {path}")
+        return n
+
+    def choose_record_export(self) -> None:
+        if self.reader is None or self.current_record is None:
+            return
+        stem = self.reader.path.with_name(f"{self.reader.path.stem}-record{self.current_record}")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export record (PNG; JSON is written beside it)",
+                                                        str(stem) + ".png", "PNG figure (*.png)")
+        if path:
+            png = Path(path).with_suffix(".png")
+            self._guarded(self.export_record_files, png=png, json_path=png.with_suffix(".json"))
+
+    def choose_csv_export(self) -> None:
+        if self.reader is None:
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export table as CSV",
+                                                        str(self.reader.path.with_suffix(".csv")), "CSV (*.csv)")
+        if path:
+            self._guarded(self.export_table_csv, path)
+
+    def _guarded(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InspectorError, OSError, ValueError) as exc:
+            self.error_strip.show_error(f"export failed: {exc}")
+            return None
+
+    # -- re-run ---------------------------------------------------------------------------------
+    def rerun_selected(self, records: Optional[Sequence[int]] = None) -> Optional[RerunJob]:
+        """Re-run the records (default: the selected ones) on a worker thread; returns the job."""
+        if self.reader is None or self.context is None or self.job is not None:
+            return None
+        records = list(records) if records is not None else self.selected_records()
+        if not records:
+            return None
+        if self._explainer is None:
+            try:
+                self._explainer = self.context.new_explainer()
+            except InspectorError as exc:
+                self.error_strip.show_error(f"cannot re-run: {exc}")
+                return None
+        job = RerunJob(self.reader.path, records, self._explainer, parent=self)
+        job.finished.connect(self._rerun_done, QtCore.Qt.ConnectionType.QueuedConnection)
+        job.failed.connect(self._rerun_failed, QtCore.Qt.ConnectionType.QueuedConnection)
+        job.progressed.connect(self._rerun_progress, QtCore.Qt.ConnectionType.QueuedConnection)
+        self.job = job
+        self.rerun_button.setEnabled(False)
+        self.rerun_button.setText("Re-running…")
+        job.start()
+        return job
+
+    def _rerun_done(self, outcomes: list) -> None:
+        self._end_job()
+        self.last_rerun = outcomes
+        self.model.set_rerun(outcomes)
+        self.table.setColumnHidden(COLUMNS.index("re-run"), False)
+        model = str(getattr(self.context.model, "sha256", "?"))[:12]
+        self.detail.rerun.show_outcomes(outcomes, model)
+        self.detail.tabs.setCurrentWidget(self.detail.rerun)
+        differ = sum(o.differs for o in outcomes)
+        self.status_message.emit(f"re-run of {len(outcomes)} record(s): {differ} differ")
+        self.rerun_finished.emit(outcomes)
+
+    def _rerun_failed(self, message: str) -> None:
+        self._end_job()
+        self.error_strip.show_error(f"re-run failed: {message}")
+
+    def _end_job(self) -> None:
+        if self.job is not None:
+            self.job.join(1.0)
+        self.job = None
+        self.rerun_button.setText("Re-run selected")
+        self.rerun_button.setEnabled(self.reader is not None)
+
+    def shutdown(self) -> None:
+        if self.job is not None:
+            self.job.cancel.set()
+            self.job.join(10.0)
+        self.close_log()
+

@@ -1,0 +1,110 @@
+"""The live run's counters as a strip of tiles, filled from `Pipeline.stats()` snapshots."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtWidgets
+
+TILES = (
+    ("inspected", "inspected", "Cavities classified and explained in this run"),
+    ("yield", "yield", "Share of inspected cavities judged correct"),
+    ("throughput", "throughput", "Pairs inspected per second over the last 5 s"),
+    ("latency", "latency", "Mean time per pair over the last 100, from the source's delivery to the end of "
+                           "its explanation (waiting for the model, model, explanation)"),
+    ("dropped", "dropped frames", "Pairs pushed out while the model was busy, and frames the source itself lost"),
+    ("bad", "bad frames", "Pairs skipped because an image was missing or unusable"),
+    ("errors", "errors", "Source failures (the run backs off and retries, then gives up)"),
+    ("elapsed", "running", "Time since the source opened"),
+)
+WARN = "color: #c62828;"
+
+
+class RunCounters(QtWidgets.QFrame):
+    def __init__(self, classes, parent=None):
+        super().__init__(parent)
+        self.setObjectName("counters")
+        self.setStyleSheet("#counters { background: #f5f5f5; border: 1px solid #d0d0d0; border-radius: 3px; }")
+        self.classes = tuple(classes)
+        row = QtWidgets.QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.setSpacing(4)
+        self.values: dict[str, QtWidgets.QLabel] = {}
+        self.names: dict[str, QtWidgets.QLabel] = {}
+        tiles = list(TILES[:2]) + [(f"class:{c}", c, f"Cavities classified {c} (share of inspected)")
+                                   for c in self.classes] + list(TILES[2:])
+        for key, title, tip in tiles:
+            tile = QtWidgets.QWidget()
+            tile.setToolTip(tip)
+            col = QtWidgets.QVBoxLayout(tile)
+            col.setContentsMargins(2, 0, 2, 0)
+            col.setSpacing(0)
+            value = QtWidgets.QLabel("—")
+            font = value.font()
+            font.setPointSize(13)
+            font.setBold(True)
+            value.setFont(font)
+            value.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+            name = QtWidgets.QLabel(title)
+            name.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+            name.setStyleSheet("color: #555555;")
+            col.addWidget(value)
+            col.addWidget(name)
+            row.addWidget(tile, 1)
+            self.values[key] = value
+            self.names[key] = name
+
+    def text(self, key: str) -> str:
+        return self.values[key].text()
+
+    def show_stats(self, s) -> None:
+        v = self.values
+        v["inspected"].setText(f"{s.inspected}")
+        for c in self.classes:
+            n = s.per_class.get(c, 0)
+            v[f"class:{c}"].setText(f"{n}")
+            self.names[f"class:{c}"].setText(f"{c} {100 * n / s.inspected:.0f} %" if s.inspected else c)
+        correct = s.per_class.get("correct")
+        v["yield"].setText(f"{100 * correct / s.inspected:.1f} %" if s.inspected and correct is not None else "—")
+        v["throughput"].setText(f"{s.recent_throughput:.1f} pairs/s")
+        parts = [s.latency_ms.get(k, math.nan) for k in ("wait", "model", "explain")]
+        known = [x for x in parts if not math.isnan(x)]
+        v["latency"].setText(f"{sum(known):.0f} ms" if known else "—")
+        v["dropped"].setText(f"{s.dropped + s.source_dropped}")
+        v["bad"].setText(f"{s.bad_frames}")
+        v["errors"].setText(f"{s.source_errors}")
+        v["elapsed"].setText(f"{s.elapsed_s:.0f} s")
+        for key, n in (("bad", s.bad_frames), ("errors", s.source_errors)):
+            v[key].setStyleSheet(WARN if n else "")
+
+
+STAGE_TIPS = {
+    "wait": "from the source's delivery until the model takes the pair (queueing)",
+    "ipm": "mapping both camera images onto the cavity plane",
+    "model": "classification with the eight Grad-CAM maps (one forward and one backward pass)",
+    "explain": "occlusion masks and the curves a1, a2, a3 (only for cavities that get curves)",
+    "write": "appending the record to the log (on its own thread)",
+}
+
+
+class StageLatency(QtWidgets.QGroupBox):
+    """Where a pair's time goes: the pipeline's mean per stage over the last 100 pairs."""
+
+    def __init__(self, parent=None):
+        super().__init__("Latency per pair (mean of last 100)", parent)
+        form = QtWidgets.QFormLayout(self)
+        form.setVerticalSpacing(2)
+        self.values: dict[str, QtWidgets.QLabel] = {}
+        for stage, tip in STAGE_TIPS.items():
+            value = QtWidgets.QLabel("—")
+            value.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+            value.setToolTip(tip)
+            name = QtWidgets.QLabel(stage)
+            name.setToolTip(tip)
+            form.addRow(name, value)
+            self.values[stage] = value
+
+    def show_stats(self, s) -> None:
+        for stage, label in self.values.items():
+            ms = s.latency_ms.get(stage, math.nan)
+            label.setText("—" if math.isnan(ms) else f"{ms:.1f} ms")

@@ -1,0 +1,72 @@
+"""The verdict of the shown cavity in large type: class, probability, and which camera it rests on."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtWidgets
+
+from ui.display_frame import DisplayFrame
+
+OK_COLOUR, NOK_COLOUR, IDLE_COLOUR = "#2e7d32", "#c62828", "#546e7a"
+
+
+class VerdictBanner(QtWidgets.QFrame):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("verdict")
+        self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(14, 6, 14, 6)
+        grid.setHorizontalSpacing(18)
+        self.verdict = QtWidgets.QLabel("—")
+        font = self.verdict.font()
+        font.setPointSize(24)
+        font.setBold(True)
+        self.verdict.setFont(font)
+        self.detail = QtWidgets.QLabel("")
+        self.influence = QtWidgets.QLabel("")
+        self.influence.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        big = self.influence.font()
+        big.setPointSize(14)
+        big.setBold(True)
+        self.influence.setFont(big)
+        grid.addWidget(self.verdict, 0, 0, 2, 1)
+        grid.addWidget(self.influence, 0, 1)
+        grid.addWidget(self.detail, 1, 1)
+        self.detail.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        # Long texts must not widen the window: they are cut, the full text is in the tooltip.
+        for label in (self.detail, self.influence):
+            label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        grid.setColumnStretch(1, 1)
+        self.setMinimumHeight(70)
+        self.show_idle("waiting for the first cavity")
+
+    def _paint(self, colour: str) -> None:
+        self.setStyleSheet(f"#verdict {{ background: {colour}; border-radius: 4px; }} #verdict QLabel {{ color: white; }}")
+
+    def show_idle(self, text: str) -> None:
+        self._paint(IDLE_COLOUR)
+        self.verdict.setText("—")
+        self.influence.setText("")
+        self.detail.setText(text)
+        self.state = "idle"
+
+    def show_frame(self, frame: DisplayFrame, *, source: str = "live") -> None:
+        ok = frame.is_ok
+        self._paint(OK_COLOUR if ok else NOK_COLOUR)
+        self.state = "OK" if ok else "NOK"
+        self.verdict.setText(f"{'OK' if ok else 'NOK'} · {frame.predicted_name} {100 * frame.probability:.1f} %")
+        if frame.has_curves:
+            self.influence.setText(f"m = {frame.m:+.3f} → {frame.influence}".replace("-", "−"))
+        else:
+            self.influence.setText("m — (curves not computed)")
+        parts = [source, f"cavity {frame.cavity_id}", f"frame {frame.frame_ids[0]}"]
+        if frame.record is not None:
+            parts[0] = f"record {frame.record}"
+        if not math.isnan(frame.latency_ms):
+            parts.append(f"latency {frame.latency_ms:.0f} ms")
+        if frame.truth:
+            parts.append(f"truth {frame.truth}")
+        self.detail.setText(" · ".join(parts))
+        self.setToolTip(f"{self.verdict.text()}\n{self.influence.text()}\n{self.detail.text()}")

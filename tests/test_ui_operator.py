@@ -226,3 +226,45 @@ def test_the_demo_starts_the_simulator_recording_into_a_temporary_folder(qtbot, 
     import shutil
 
     shutil.rmtree(log.parent)
+
+
+def test_the_chosen_explainer_runs_and_a_broken_one_is_greyed(qtbot, make_view, context):
+    """The explainer selector: the run uses the plugin picked, prepared once; a broken one cannot be picked."""
+    calls = []
+
+    class Counting:
+        def __init__(self, model, device=None):
+            from inspector.explain import Explainer
+
+            self.inner = Explainer(model, device=device)
+
+        def explain_batch(self, *args, **kwargs):
+            calls.append(threading.get_ident())
+            return self.inner.explain_batch(*args, **kwargs)
+
+    sys.modules["counting_explainer_for_ui"] = type(sys)("counting_explainer_for_ui")
+    sys.modules["counting_explainer_for_ui"].Counting = Counting
+    try:
+        ctx = dataclasses.replace(context, registry=PluginRegistry.discover({"explainers": [
+            make_entry_point("counting", "counting_explainer_for_ui:Counting", "explainers"),
+            make_entry_point("broken", "no_such_module_for_the_ui:Explainer", "explainers"),
+        ]}))
+        view = make_view(ctx)
+        names = [view.explainer.itemText(i) for i in range(view.explainer.count())]
+        assert "gradcam" in names and "counting" in names and view.explainer.name == "gradcam"
+        broken = view.explainer.model().item(names.index("broken"))
+        assert not broken.isEnabled() and "failed to import" in broken.toolTip()
+        view.explainer.setCurrentText("counting")
+        view.chooser.choose("simulator")
+        for name, value in (("rate", 10), ("prerender", 4)):
+            view.chooser.set_option(name, value)
+        assert view.start()
+        assert not view.explainer.isEnabled()  # a run keeps the explainer it started with
+        qtbot.waitUntil(lambda: view.counters.text("inspected").isdigit() and int(view.counters.text("inspected")) >= 4,
+                        timeout=45000)
+        view.stop()
+        _wait_stopped(qtbot, view)
+        assert calls and threading.get_ident() not in calls
+        assert list(view._explainers) == ["counting"] and view.explainer.isEnabled()
+    finally:
+        sys.modules.pop("counting_explainer_for_ui", None)

@@ -24,6 +24,7 @@ from ui.camera_view import CameraView
 from ui.curves_plot import CurvesPlot
 from ui.display_frame import DisplayFrame
 from ui.error_strip import ErrorStrip
+from ui.explainer_chooser import ExplainerChooser
 from ui.live_run import LiveRun
 from ui.nok_gallery import NokGallery
 from ui.overlay_controls import OverlayControls
@@ -58,7 +59,7 @@ class OperatorView(QtWidgets.QWidget):
         self.log_folder = Path(log_folder) if log_folder else Path.home() / "inspector-logs"
         self.live: Optional[LiveRun] = None
         self._feed: Optional[LiveRun] = None  # the run whose results are drawn, also after it ended
-        self._explainer = None
+        self._explainers: dict = {}  # by name: each is prepared once (a BN-folded copy of the model)
         self._pinned: Optional[DisplayFrame] = None
         self._last_draw = 0.0
         self.draw_count = 0  # live frames drawn (the event-loop benchmark reports the rate)
@@ -114,6 +115,8 @@ class OperatorView(QtWidgets.QWidget):
         self.curves.setToolTip("Which cavities get the masked-input curves and m (the costly part):\n"
                                "all, nok (only those not judged correct) or none")
         form.addRow("curves", self.curves)
+        self.explainer = ExplainerChooser(ctx.registry)
+        form.addRow("explainer", self.explainer)
         self.keep_all = QtWidgets.QCheckBox("wait for the model, never drop")
         self.keep_all.setToolTip("On for folders and video files; off for a live line, where the newest pair matters")
         form.addRow("pairs", self.keep_all)
@@ -268,13 +271,14 @@ class OperatorView(QtWidgets.QWidget):
         try:
             source = open_source(ctx.registry, name, self.chooser.options())
             out = self._log_target()
-            if self._explainer is None:
-                self._explainer = ctx.new_explainer()
+            explainer = self._explainers.get(self.explainer.name)
+            if explainer is None:
+                explainer = self._explainers[self.explainer.name] = ctx.new_explainer(self.explainer.name)
             config = PipelineConfig(**{"curves": policy, "keep_all": self.keep_all.isChecked(), **self.pipeline_options})
             p = _default_p()
 
             def factory(on_result):
-                return Pipeline(source, ctx.model, rig=ctx.rig, out=out, explainer=self._explainer,
+                return Pipeline(source, ctx.model, rig=ctx.rig, out=out, explainer=explainer,
                                 config=config, on_result=on_result)
 
             live = LiveRun(factory, ctx.classes, p, parent=self)
@@ -299,6 +303,7 @@ class OperatorView(QtWidgets.QWidget):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.chooser.set_editable(False)
+        self.explainer.setEnabled(False)  # a run keeps the explainer it started with
         live.start()
         self._stats_timer.start()
         self._finish_timer.start()
@@ -360,6 +365,7 @@ class OperatorView(QtWidgets.QWidget):
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.chooser.set_editable(True)
+        self.explainer.setEnabled(True)
         self.status_message.emit(self.summary_lines[0] if self.summary_lines else "stopped")
         if self.last_log:
             self.log_written.emit(self.last_log)

@@ -18,6 +18,7 @@ from inspector.records import LabelStore, RecordReader, RecordsError, export_csv
 from ui.app_context import AppContext
 from ui.display_frame import make_frame
 from ui.error_strip import ErrorStrip
+from ui.explainer_chooser import ExplainerChooser
 from ui.filter_bar import FilterBar
 from ui.label_panel import SHORTCUTS, LabelPanel
 from ui.record_detail import RecordDetail
@@ -44,7 +45,7 @@ class ReviewView(QtWidgets.QWidget):
         self.current_record: Optional[int] = None
         self.job: Optional[RerunJob] = None
         self.last_rerun: list[RerunOutcome] = []
-        self._explainer = None
+        self._explainers: dict = {}  # by name, prepared once each
         self._build()
         self._follow_timer = QtCore.QTimer(self)
         self._follow_timer.setInterval(FOLLOW_EVERY_MS)
@@ -64,6 +65,10 @@ class ReviewView(QtWidgets.QWidget):
         self.info.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.info.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         bar.addWidget(self.info, 1)
+        # Re-runs may use another explainer than the one that made the log, to compare its maps.
+        self.explainer = ExplainerChooser(self.context.registry) if self.context is not None else None
+        if self.explainer is not None:
+            bar.addWidget(self.explainer)
         self.rerun_button = QtWidgets.QPushButton("Re-run selected")
         self.rerun_button.setToolTip("Explain the selected records again with the current model and compare")
         self.rerun_button.clicked.connect(self._rerun_clicked)
@@ -371,13 +376,14 @@ class ReviewView(QtWidgets.QWidget):
         records = list(records) if records is not None else self.selected_records()
         if not records:
             return None
-        if self._explainer is None:
+        name = self.explainer.name if self.explainer is not None else "gradcam"
+        if name not in self._explainers:
             try:
-                self._explainer = self.context.new_explainer()
+                self._explainers[name] = self.context.new_explainer(name)
             except InspectorError as exc:
                 self.error_strip.show_error(f"cannot re-run: {exc}")
                 return None
-        job = RerunJob(self.reader.path, records, self._explainer, parent=self)
+        job = RerunJob(self.reader.path, records, self._explainers[name], parent=self)
         job.finished.connect(self._rerun_done, QtCore.Qt.ConnectionType.QueuedConnection)
         job.failed.connect(self._rerun_failed, QtCore.Qt.ConnectionType.QueuedConnection)
         job.progressed.connect(self._rerun_progress, QtCore.Qt.ConnectionType.QueuedConnection)

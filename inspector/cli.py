@@ -244,7 +244,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import json
 
     from calibration import Rig, load_default_rig
-    from inspector.explain import explain_pair
+    from inspector.explain.explainers import start_explainer
     from inspector.images import read_image
     from inspector.model.checkpoint import load_model
 
@@ -260,7 +260,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise InspectorError(f"{args.view1} is {view1.shape[1]}×{view1.shape[0]} but {args.view2} is "
                              f"{view2.shape[1]}×{view2.shape[0]}: the views of a pair must match")
     model = load_model(args.model, args.device)
-    e = explain_pair(model, view1, view2, target=args.target_class)
+    e = start_explainer(args.explainer, model).explain(view1, view2, target=args.target_class)
     if args.out:
         from inspector.explain.figure import save_explanation_figure
 
@@ -272,7 +272,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 0
     print("class probabilities: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in zip(e.classes, e.probs)))
     print(f"explaining: {e.target_name}" + (" (predicted)" if e.target == e.predicted else
-                                           f" (predicted: {e.classes[e.predicted]})"))
+                                           f" (predicted: {e.classes[e.predicted]})") + f" with {args.explainer}")
     print(f"m = {e.m:+.3f} → influence: {e.influence}")
     for note in e.notes:
         print(f"note: {note}")
@@ -286,17 +286,51 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     from inspector.explain.study import format_table, run_study, write_study
     from inspector.model.checkpoint import load_model
+    from inspector.plugins import PluginRegistry
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InspectorError(f"{out}: exists and is not a folder")
+    registry = PluginRegistry.discover()
+    if args.explainers:
+        return _compare_explainers(args, out, registry)
     model = load_model(args.model, args.device)
-    with tqdm(total=3 * args.per_class, unit="pair", desc="study", disable=args.quiet) as bar:
-        result = run_study(model, args.per_class, seed=args.seed, hidden_share=args.hidden_share,
-                           progress=lambda done: bar.update(done - bar.n))
+    per_class = args.per_class or 100
+    with tqdm(total=3 * per_class, unit="pair", desc=f"study ({args.explainer})", disable=args.quiet) as bar:
+        result = run_study(model, per_class, seed=args.seed, hidden_share=args.hidden_share,
+                           progress=lambda done: bar.update(done - bar.n), explainer=args.explainer,
+                           registry=registry)
     paths = write_study(result, out)
     print(format_table(result.summary))
     print(f"{result.summary['n']} pairs in {result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _compare_explainers(args: argparse.Namespace, out: Path, registry) -> int:
+    from tqdm import tqdm
+
+    from inspector.explain.compare import (
+        DEFAULT_PER_CLASS, format_comparison, run_comparison, write_comparison,
+    )
+    from inspector.explain.explainers import parse_explainers
+    from inspector.model.checkpoint import load_model
+
+    names = parse_explainers(args.explainers, registry)
+    model = load_model(args.model, args.device)
+    per_class = args.per_class or DEFAULT_PER_CLASS
+    with tqdm(total=3 * per_class * len(names), unit="pair", desc="compare", disable=args.quiet) as bar:
+        finished: dict[str, int] = {}
+
+        def progress(name: str, done: int, n: int) -> None:
+            finished[name] = done
+            bar.set_postfix_str(name)
+            bar.update(sum(finished.values()) - bar.n)
+
+        result = run_comparison(model, names, per_class, seed=args.seed, hidden_share=args.hidden_share,
+                                registry=registry, progress=progress)
+    paths = write_comparison(result, out)
+    print(format_comparison(result))
+    print(f"{len(result.labels)} pairs per explainer; * best of a row; wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -381,7 +415,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         result = audit(
             args.logs, model_path=args.model, stored=args.stored, scheduler=args.scheduler, workers=args.workers,
             threads_per_worker=args.threads_per_worker, device=args.device, chunk=args.chunk,
-            include_open=args.include_open, progress=progress,
+            include_open=args.include_open, progress=progress, explainer=args.explainer,
         )
     finally:
         bar.close()
@@ -578,6 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
     p.add_argument("--out", help="write the figure (PNG) here")
     p.add_argument("--json", action="store_true", help="print the explanation as JSON instead of text")
+    p.add_argument("--explainer", default="gradcam",
+                   help="explainer plugin whose maps are the prior of the masks (`inspector plugins` lists them)")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
@@ -589,7 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
         "against the true labels; and, for the pairs that only one camera can see, how often the "
         "influence names that camera. Writes PNG figures and summary.json to --out and prints a table.",
     )
-    p.add_argument("--per-class", type=_positive_int, default=100, help="pairs per class")
+    p.add_argument("--per-class", type=_positive_int,
+                   help="pairs per class (default: 100; 20 with --explainers)")
     p.add_argument("--seed", type=int, default=2024, help="seed of the simulated pairs (not one used in training)")
     p.add_argument("--hidden-share", type=_share, default=0.3,
                    help="share of pairs hidden from one camera by glare or a fixture")
@@ -597,6 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--explainer", default="gradcam", help="explainer plugin whose maps are the prior of the masks")
+    p.add_argument("--explainers", metavar="NAME,NAME,...",
+                   help="compare these explainers on the same pairs instead (e.g. gradcam,hirescam,gradcampp,"
+                   "scorecam,rise): runtime, drop %%, increase %%, deletion and insertion AUC per camera and "
+                   "coupled, seed 000's curves and m, agreement with the ground truth; writes comparison.json, "
+                   "comparison.md and figures")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser(
@@ -667,6 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where workers run the model (cuda: tasks go to workers with a GPU resource)")
+    p.add_argument("--explainer", default="gradcam",
+                   help="explainer plugin the records are re-analysed with (its maps are the prior of the masks)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser(
@@ -713,9 +758,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(prediction, eight maps, curves, whole) beside a naive captum baseline and beside the "
         "floor (the method's FLOPs over this device's matrix-product rate); the inspection log's "
         "append rate with a reader following, bytes per record, and the compression and fsync "
-        "alternatives. Nothing is asserted; compare with the targets in the README.",
+        "alternatives; the live pipeline beside the bare model; a soak of 2,000 inspections (memory, "
+        "hooks, threads); the audit on 1 and 2 Dask workers; the operator view's event-loop latency "
+        "while inspecting at full speed. Nothing is asserted; compare with the targets in the README.",
     )
-    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain, records")
+    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain, records, "
+                   "pipeline, soak, audit, gui")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="device of the model sections (explain); the simulator always runs on the CPU")
     p.set_defaults(func=cmd_bench)

@@ -6,22 +6,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-import inspector
 from inspector.errors import InspectorError
 from inspector.explain import Explainer, explain_batch, explain_pair, influence_of, occlusion_mask
 from inspector.explain.masks import occluded_count, occlusion_ranks
 from inspector.model import MVFN, ArchConfig
-from inspector.synth import generate
 
-
-@pytest.fixture(scope="module")
-def model():
-    return inspector.load_model(device="cpu")
-
-
-@pytest.fixture(scope="module")
-def samples(line):
-    return generate(6, seed=31, hidden_share=0.5, line=line)
+from explain_models import Brightness
 
 
 # -- the masks ----------------------------------------------------------------------------------
@@ -153,34 +143,6 @@ def test_shared_branch_gets_a_map_per_view():
 
 
 # -- a constructed model whose evidence is known --------------------------------------------------
-
-
-class Brightness(nn.Module):
-    """Class 0's logit is 20× the mean brightness of one view; the other view is ignored."""
-
-    classes = ("bright", "dark")
-
-    def __init__(self, view: int):
-        super().__init__()
-        self.view = view
-        self.stages = nn.ModuleList([nn.ModuleList([nn.ReLU() for _ in range(4)]) for _ in range(2)])
-
-    def encode(self, v, x):
-        feats, h = [], x
-        for j, stage in enumerate(self.stages[v]):
-            h = stage(F.avg_pool2d(h, 2) if j else h)
-            feats.append(h)
-        return feats
-
-    def fuse(self, f1, f2):
-        s = (f1, f2)[self.view][-1].mean(dim=(1, 2, 3))
-        return torch.stack([20 * s, torch.full_like(s, 2.5)], dim=1)
-
-    def forward(self, a, b):
-        return self.fuse(self.encode(0, a), self.encode(1, b))
-
-    def cam_layers(self):
-        return [list(self.stages[0]), list(self.stages[1])]
 
 
 def _blob_pair():

@@ -60,20 +60,30 @@ def audit(
     progress: Optional[Callable[[int, int], None]] = None,
     cancel: Optional[threading.Event] = None,
     client=None,
+    explainer: str = "gradcam",
 ) -> AuditResult:
     """Audit the logs (files, folders, globs). stored: read the logged results instead of re-running
     the model. scheduler: "none" (this process), "local" (a LocalCluster of `workers` processes),
     or the address of an existing scheduler. progress(done_records, total_records) is called as
     tasks finish; setting `cancel` stops the audit (finished tasks are kept). `client`: an existing
-    dask.distributed Client to use as is."""
+    dask.distributed Client to use as is. explainer: the explainer plugin re-runs use."""
     t0 = time.perf_counter()
     logs = find_logs(paths)
     tasks, infos = plan(logs, recompute=not stored, model_path=model_path, device=device, chunk=chunk,
-                        include_open=include_open)
+                        include_open=include_open, explainer=explainer)
     if model_path is not None and not stored and not Path(model_path).is_file():
         raise AuditError(f"{model_path}: no such model file")
+    if not stored:
+        from inspector.explain.explainers import explainer_names
+
+        known = explainer_names()
+        if explainer not in known:
+            # Every task would fail alike on its worker: say it once, before any starts.
+            raise AuditError(f"no explainer plugin named {explainer!r} (installed: {', '.join(known)})")
     total = sum(t.stop - t.start for t in tasks)
     mode = "stored" if stored else f"recomputed with {model_path or 'the shipped model'}"
+    if not stored and explainer != "gradcam":
+        mode += f" and {explainer}"
     summaries: list[Summary] = []
     failed: list = []
     cancelled = False

@@ -35,6 +35,7 @@ class AuditTask:
     recompute: bool  # re-run the model on the stored views; else read the stored results
     model_path: Optional[str] = None  # None: the shipped model
     device: str = "cpu"
+    explainer: str = "gradcam"  # explainer plugin name for re-runs (its maps are the masks' prior)
 
 
 @dataclass
@@ -159,7 +160,7 @@ class LogInfo:
 
 def plan(
     logs: Iterable[Path], *, recompute: bool, model_path: Optional[str] = None, device: str = "cpu",
-    chunk: int = 1024, include_open: bool = False,
+    chunk: int = 1024, include_open: bool = False, explainer: str = "gradcam",
 ) -> tuple[list[AuditTask], list[LogInfo]]:
     """Tasks of at most `chunk` records per log range; every log's provenance, or why it is skipped."""
     from inspector.records import RecordReader, RecordsError
@@ -185,7 +186,8 @@ def plan(
         if info.skipped:
             continue
         for start in range(0, info.records, chunk):
-            tasks.append(AuditTask(str(path), start, min(start + chunk, info.records), recompute, model_path, device))
+            tasks.append(AuditTask(str(path), start, min(start + chunk, info.records), recompute, model_path, device,
+                                   explainer))
     return tasks, infos
 
 
@@ -252,16 +254,16 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
 def _recompute(r, task: AuditTask, sc: dict, models: Optional[dict], classes, progress):
     """Re-run the model on the stored views, VIEW_BATCH pairs at a time; records without views keep
     their stored results and are marked not re-run."""
-    from inspector.explain import Explainer
+    from inspector.explain.explainers import start_explainer
 
-    key = (task.model_path, task.device)
+    key = (task.model_path, task.device, task.explainer)
     if models is None:
         models = {}
     if key not in models:
         from inspector.model.checkpoint import load_model
 
         model = load_model(task.model_path, device=task.device)
-        models[key] = Explainer(model, device=task.device)
+        models[key] = start_explainer(task.explainer, model, device=task.device)
     explainer = models[key]
     if tuple(explainer.classes) != tuple(classes):
         raise AuditError(f"{task.path}: the log's classes {classes} are not the model's {explainer.classes}")

@@ -1,4 +1,9 @@
-"""Explanations of the MVFN's decisions: seed 000's Grad-CAM masks, curves and camera influence."""
+"""Explanations of the MVFN's decisions: seed 000's Grad-CAM masks, curves and camera influence.
+
+Other explainers (HiResCAM, Grad-CAM++, XGrad-CAM, LayerCAM, Score-CAM, RISE, a fused
+prior) start by registry name with `start_explainer`; `metrics` measures how faithful
+their maps are.
+"""
 
 from inspector.explain.engine import (
     DEFAULT_P,
@@ -9,6 +14,7 @@ from inspector.explain.engine import (
     explain_pair,
     influence_of,
 )
+from inspector.explain.explainers import explainer_names, start_explainer
 from inspector.explain.masks import occlusion_mask
 
 __all__ = [
@@ -18,6 +24,8 @@ __all__ = [
     "Explanation",
     "explain_batch",
     "explain_pair",
+    "explainer_names",
     "influence_of",
     "occlusion_mask",
+    "start_explainer",
 ]

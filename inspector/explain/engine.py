@@ -5,6 +5,10 @@ folded, on the chosen device) and explains pairs one at a time or in batches;
 `explain_pair` is the one-call form. Any model that takes two views and returns
 logits, and names its cam layers, works; encode/fuse, where offered, is used to
 reuse an unmasked view's features.
+
+Other explainers (`inspector.explain.explainers`) are subclasses that change how
+the maps are made (`_maps`) and keep everything after them; `prior="fused"` draws
+the masks from a block-wise fusion of the four stage maps instead of stage 4's.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from torch import nn
 from inspector.errors import InspectorError
 from inspector.explain.curves import CurveWork, curve_counts, masked_curves
 from inspector.explain.fold import fold_batchnorm
-from inspector.explain.gradcam import grad_cams, resize_maps
+from inspector.explain.fusion import block_fusion
+from inspector.explain.gradcam import cam_from, grad_cams, resize_maps
 from inspector.explain.masks import occlusion_ranks
 from inspector.model.checkpoint import resolve_device
 
 EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (seed 000)
 DEFAULT_P = np.round(np.linspace(0.0, 1.0, 11), 10)
 VIEW_NAMES = ("camera 1", "camera 2")
+PRIORS = ("stage4", "fused")  # which map the occlusion masks are drawn from
 
 
 @dataclass
@@ -46,6 +52,8 @@ class Explanation:
     stage_maps: list[list[np.ndarray]] = field(default_factory=list)  # [view][stage] at layer resolution
     notes: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)  # seconds, per stage of the work
+    explainer: str = ""  # the registry name of what made it ("" when not known, e.g. read from a log)
+    prior: Optional[np.ndarray] = None  # (2, H, W) the masks' map when it is not stage 4's (prior="fused")
 
     @property
     def predicted(self) -> int:
@@ -55,9 +63,16 @@ class Explanation:
     def target_name(self) -> str:
         return self.classes[self.target]
 
+    @property
+    def prior_maps(self) -> np.ndarray:
+        """(2, H, W): per view, the map the occlusion masks (and the faithfulness metrics) rank by."""
+        return self.prior if self.prior is not None else self.cams[:, 3]
+
     def to_dict(self) -> dict:
         """Scalars and curves as plain data (for JSON); maps are left out."""
+        made_by = {"explainer": self.explainer} if self.explainer else {}
         return {
+            **made_by,
             "classes": list(self.classes),
             "probs": {c: float(v) for c, v in zip(self.classes, self.probs)},
             "predicted": self.classes[self.predicted],
@@ -133,13 +148,18 @@ def _sync(device: torch.device) -> None:
 
 
 class Explainer:
-    """A model prepared for explanation: use it for many pairs.
+    """A model prepared for explanation with Grad-CAM (registry name `gradcam`): use it for many pairs.
 
     fold_bn: explain an inference copy with batch norm folded into the convolutions
     (exact up to rounding, and faster); with False the model itself is used, put in
     eval mode for each call and restored after. channels_last: NHWC memory layout
     (default: on the CPU, where oneDNN's convolutions run it about 1.5× faster).
+    prior: "stage4" (seed 000: the masks come from each view's stage-4 map) or "fused"
+    (from `fusion.block_fusion` of its four stage maps).
     """
+
+    name = "gradcam"
+    rule = staticmethod(cam_from)  # the gradient family's weighting (see cam_rules)
 
     def __init__(
         self,
@@ -149,7 +169,11 @@ class Explainer:
         fold_bn: bool = True,
         channels_last: Optional[bool] = None,
         chunk: int = 64,
+        prior: str = "stage4",
     ):
+        if prior not in PRIORS:
+            raise InspectorError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+        self.prior = prior
         if not hasattr(model, "cam_layers"):
             raise InspectorError("the model offers no cam_layers(): it cannot be explained with Grad-CAM")
         self.source = model
@@ -175,6 +199,11 @@ class Explainer:
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.chunk = int(chunk)
+
+    @property
+    def label(self) -> str:
+        """The registry name this explainer answers to (e.g. `gradcam-fused` for Grad-CAM with the fused prior)."""
+        return self.name + ("-fused" if self.prior == "fused" else "")
 
     @staticmethod
     def _n_classes(model: nn.Module) -> int:
@@ -234,7 +263,7 @@ class Explainer:
         x2 = x2.to(dev).contiguous(memory_format=fmt)
         if target is not None:
             target = target.to(dev)
-        logits, target, stage_maps, feats = grad_cams(self.model, x1, x2, target)
+        logits, target, stage_maps, feats = self._maps(x1, x2, target)
         H, W = x1.shape[2:]
         B = x1.shape[0]
         cams = torch.zeros((B, 2, 4, H, W), dtype=torch.float32, device=dev)
@@ -242,9 +271,10 @@ class Explainer:
             for j, m in enumerate(stage_maps[v][:4]):
                 cams[:, v, j] = resize_maps(m.float(), (H, W))
         probs = torch.softmax(logits.float(), dim=1)
+        prior = block_fusion(cams.flatten(0, 1)).view(B, 2, H, W) if self.prior == "fused" else None
         _sync(dev)
         t1 = time.perf_counter()
-        ranks, ns = zip(*(occlusion_ranks(cams[:, v, 3]) for v in (0, 1)))
+        ranks, ns = zip(*(occlusion_ranks(cams[:, v, 3] if prior is None else prior[:, v]) for v in (0, 1)))
         n1, n2 = (n.cpu().numpy() for n in ns)
         if callable(want):
             want = np.asarray(want(probs.cpu().numpy()), bool).reshape(B)
@@ -269,6 +299,7 @@ class Explainer:
         _sync(dev)
         t2 = time.perf_counter()
         cams_np = cams.cpu().numpy()
+        prior_np = None if prior is None else prior.cpu().numpy()
         probs_np = probs.cpu().numpy()
         target_np = target.cpu().numpy()
         maps_np = [[m.float().cpu().numpy() for m in view] for view in stage_maps]
@@ -279,8 +310,8 @@ class Explainer:
             for v, n in enumerate((n1[b], n2[b])):
                 if n == 0:
                     notes.append(
-                        f"{VIEW_NAMES[v]}: the stage-4 map is all zero, so nothing was occluded "
-                        "and its curves stay at the prediction"
+                        f"{VIEW_NAMES[v]}: the {'stage-4' if prior is None else 'fused'} map is all zero, "
+                        "so nothing was occluded and its curves stay at the prediction"
                     )
             result.append(
                 Explanation(
@@ -302,9 +333,16 @@ class Explainer:
                         "curve_evaluations": evaluations / B,
                         "branch_passes": encodes / B,
                     },
+                    explainer=self.label,
+                    prior=None if prior_np is None else prior_np[b],
                 )
             )
         return result
+
+    def _maps(self, x1: torch.Tensor, x2: torch.Tensor, target: Optional[torch.Tensor]):
+        """Logits (B, C), target (B,), stage maps [view][stage] → (B, h, w), and the stage features
+        when the model has encode/fuse (see `grad_cams`): what a subclass changes to be another method."""
+        return grad_cams(self.model, x1, x2, target, rule=self.rule)
 
     def _reuses(self, feats) -> bool:
         return feats is not None and all(len(f) for f in feats)

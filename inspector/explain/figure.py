@@ -21,7 +21,7 @@ CURVE_STYLE = (
 )
 
 
-def _overlay(ax, image: np.ndarray, heat: np.ndarray) -> None:
+def overlay(ax, image: np.ndarray, heat: np.ndarray) -> None:
     ax.imshow(image, interpolation="nearest")
     top = float(heat.max())
     # Display normalises each map on its own; an all-zero map stays blank rather than dividing by zero.
@@ -54,7 +54,7 @@ def explanation_figure(view1: np.ndarray, view2: np.ndarray, e: Explanation, tit
             ax.set_title("view (IPM)", fontsize=9)
         for j in range(4):
             ax = fig.add_subplot(grid[v, j + 1])
-            _overlay(ax, image, e.cams[v, j])
+            overlay(ax, image, e.cams[v, j])
             ax.set_axis_off()
             if v == 0:
                 h, w = e.stage_maps[v][j].shape if e.stage_maps and e.stage_maps[v] else (0, 0)
@@ -62,7 +62,9 @@ def explanation_figure(view1: np.ndarray, view2: np.ndarray, e: Explanation, tit
     ax = fig.add_subplot(grid[2, 1:4])
     draw_curves(ax, e)
     probs = ", ".join(f"{c} {100 * p:.1f}%" for c, p in zip(e.classes, e.probs))
-    fig.suptitle(title or f"predicted {e.classes[e.predicted]} ({probs}); explaining {e.target_name}", fontsize=11)
+    made_by = f" with {e.explainer}" if e.explainer else ""
+    fig.suptitle(title or f"predicted {e.classes[e.predicted]} ({probs}); explaining {e.target_name}{made_by}",
+                 fontsize=11)
     return fig
 
 

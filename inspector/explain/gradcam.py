@@ -13,7 +13,7 @@ map — where captum and torchcam keep the last call and pytorch-grad-cam the fi
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -102,11 +102,21 @@ def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
 
 
+CamRule = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 def grad_cams(
-    model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, target: Optional[torch.Tensor] = None
+    model: nn.Module,
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    target: Optional[torch.Tensor] = None,
+    rule: CamRule = cam_from,
 ) -> tuple[torch.Tensor, torch.Tensor, list[list[Optional[torch.Tensor]]], Optional[tuple]]:
     """Logits (B, C), target (B,), stage maps at layer resolution [view][stage] → (B, h, w) or None
-    for a view without cam layers, and the detached stage features when the model has encode/fuse."""
+    for a view without cam layers, and the detached stage features when the model has encode/fuse.
+
+    rule(activation, gradient) → (B, h, w) weighs each layer's activations by its gradients
+    (Grad-CAM by default; `cam_rules` has the rest of the gradient family)."""
     layers = model.cam_layers()
     if len(layers) != 2:
         raise InspectorError(f"cam_layers() must give two lists (one per view), got {len(layers)}")
@@ -130,7 +140,7 @@ def grad_cams(
         for a in acts[view]:
             g = grads[i]
             i += 1
-            maps[view].append(torch.zeros_like(a[:, 0]) if g is None else cam_from(a.detach(), g))
+            maps[view].append(torch.zeros_like(a[:, 0]) if g is None else rule(a.detach(), g))
     if feats is not None:
         feats = tuple([f.detach() for f in fs] for fs in feats)
     return logits.detach(), target, maps, feats

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -86,14 +86,20 @@ def run_study(
     device=None,
     batch: int = 16,
     progress: Optional[Callable[[int], None]] = None,
+    explainer: Union[str, Explainer] = "gradcam",
+    registry=None,
 ) -> StudyResult:
+    """explainer: a registry name (started on `model` and `device`) or a prepared explainer; its
+    maps are the prior of the masks."""
     import time
 
+    from inspector.explain.explainers import start_explainer
     from inspector.synth.line import SimulatedLine
     from inspector.synth.scene import CLASSES
 
     line = line or SimulatedLine()
-    explainer = Explainer(model, device=device)
+    if isinstance(explainer, str):
+        explainer = start_explainer(explainer, model, device=device, registry=registry)
     n = per_class * len(CLASSES)
     labels, evidence, explanations = [], [], []
     t0 = time.perf_counter()
@@ -110,7 +116,8 @@ def run_study(
     result = StudyResult(tuple(explainer.classes), labels_a, evidence_a, explanations, time.perf_counter() - t0)
     result.summary = summarise(result.classes, labels_a, evidence_a, explanations)
     result.summary.update({"seed": seed, "hidden_share": hidden_share, "per_class_requested": per_class,
-                           "seconds": round(result.seconds, 1)})
+                           "seconds": round(result.seconds, 1),
+                           "explainer": getattr(explainer, "label", type(explainer).__name__)})
     return result
 
 

@@ -331,6 +331,10 @@ class Pipeline:
             "rig_sha256": self.rig.sha256 if self.rig is not None else "",
             "source": self.source.describe(),
             "curves": self.config.curves,
+            # Which explainer drew the maps and ordered the masks: a log's m is only comparable with
+            # another made the same way.
+            "explainer": str(getattr(self.explainer, "label", "") or getattr(self.explainer, "name", "")
+                             or type(self.explainer).__name__),
         }
 
     def _open_writer(self, layout: Layout):

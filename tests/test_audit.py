@@ -165,3 +165,10 @@ def test_without_dask_the_command_says_how_to_install_it(logs, tmp_path):
             f"sys.exit(main(['audit', {str(logs)!r}, '--stored', '--out', {str(tmp_path / 'r')!r}, '--quiet']))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "pip install 'inspector[audit]'" in r.stderr
+
+
+def test_the_report_names_the_explainer_each_log_was_made_with(logs, tmp_path):
+    result = audit([str(logs)], stored=True, scheduler="none")
+    assert {i.explainer for i in result.logs if not i.skipped} == {"gradcam"}
+    html = write_report(result, tmp_path / "r").read_text()
+    assert "one model, one rig and one explainer throughout" in html and "<td>gradcam</td>" in html

@@ -84,7 +84,7 @@ def test_a_run_writes_every_inspection_with_provenance_and_the_engines_numbers(t
         assert len(log) == 12 and log.closed_cleanly
         attrs = log.attrs
         assert attrs["model_sha256"] == model.sha256 and attrs["rig_sha256"] == rig.sha256
-        assert attrs["source"].startswith("simulator(") and attrs["curves"] == "nok"
+        assert attrs["source"].startswith("simulator(") and attrs["curves"] == "nok" and attrs["explainer"] == "gradcam"
         for i in range(12):
             rec = log.record(i)
             truth = results[i].truth

@@ -189,6 +189,7 @@ def result_dict(result: AuditResult) -> dict:
         "failed_tasks": [dict(zip(("log", "start", "stop", "error"), f)) for f in result.failed_tasks],
         "models": sorted({i.model_sha256 for i in result.logs if not i.skipped}),
         "rigs": sorted({i.rig_sha256 for i in result.logs if not i.skipped}),
+        "explainers": sorted({i.explainer for i in result.logs if not i.skipped}),
     }
     if s is None:
         return out

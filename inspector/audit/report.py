@@ -156,14 +156,16 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
                 parts.append(_table(("log", "record", "stored", "P stored", "re-computed", "P re-computed"), rows))
                 if len(s.disagreements) > 500:
                     parts.append(f"<p class='meta'>… and {len(s.disagreements) - 500:,} more in summary.json.</p>")
-    rows = [(i.path, f"{i.records:,}", i.model_sha256[:12] or "—", i.rig_sha256[:12] or "—", i.software,
-             "yes" if i.closed_cleanly else "no") for i in result.logs]
+    rows = [(i.path, f"{i.records:,}", i.model_sha256[:12] or "—", i.rig_sha256[:12] or "—", i.explainer or "—",
+             i.software, "yes" if i.closed_cleanly else "no") for i in result.logs]
     models = {i.model_sha256 for i in result.logs if not i.skipped}
     rigs = {i.rig_sha256 for i in result.logs if not i.skipped}
-    note = ("one model and one rig throughout" if len(models) <= 1 and len(rigs) <= 1 else
-            f"{len(models)} models and {len(rigs)} rigs: compare like with like")
+    explainers = {i.explainer for i in result.logs if not i.skipped}
+    note = ("one model, one rig and one explainer throughout"
+            if len(models) <= 1 and len(rigs) <= 1 and len(explainers) <= 1 else
+            f"{len(models)} models, {len(rigs)} rigs and {len(explainers)} explainers: compare like with like")
     parts.append(f"<h2>Provenance</h2><p>{html.escape(note)}</p>"
-                 + _table(("log", "records", "model", "rig", "software", "closed"), rows))
+                 + _table(("log", "records", "model", "rig", "explainer", "software", "closed"), rows))
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Inspection audit</title>"
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
     out = folder / "report.html"

@@ -154,6 +154,7 @@ class LogInfo:
     model_sha256: str = ""
     rig_sha256: str = ""
     software: str = ""
+    explainer: str = ""  # "" for logs made before the explainer was recorded
     closed_cleanly: bool = True
     skipped: str = ""  # why the log is not audited (unreadable, still open); empty if it is
 
@@ -175,6 +176,7 @@ def plan(
                 info.model_sha256 = str(a.get("model_sha256", ""))
                 info.rig_sha256 = str(a.get("rig_sha256", ""))
                 info.software = str(a.get("software", ""))
+                info.explainer = str(a.get("explainer", ""))
                 info.closed_cleanly = r.closed_cleanly
         except (RecordsError, OSError) as exc:
             info.skipped = str(exc)

@@ -172,3 +172,18 @@ def test_the_report_names_the_explainer_each_log_was_made_with(logs, tmp_path):
     assert {i.explainer for i in result.logs if not i.skipped} == {"gradcam"}
     html = write_report(result, tmp_path / "r").read_text()
     assert "one model, one rig and one explainer throughout" in html and "<td>gradcam</td>" in html
+
+
+def test_an_existing_cluster_is_used_by_its_address(logs):
+    """`--scheduler tcp://…`: the audit connects to a running scheduler and leaves it running."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster:
+        result = audit([str(logs)], stored=True, scheduler=cluster.scheduler_address, chunk=10)
+        assert result.workers == 2 and result.summary.records == 70
+        assert result.scheduler == cluster.scheduler_address
+        with Client(cluster) as client:  # still there for its other users
+            assert len(client.scheduler_info()["workers"]) == 2
+    with pytest.raises(AuditError, match="cannot reach the Dask scheduler"):
+        audit([str(logs)], stored=True, scheduler="tcp://127.0.0.1:9")

@@ -75,14 +75,42 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def qt_cannot_start() -> str:
+    """Why Qt cannot open a window here, or "" if it can. Qt aborts the whole process when its platform
+    plugin does not load (a missing libxcb-cursor0 is enough), so it is tried in a child process."""
+    import subprocess
+
+    probe = "from PySide6.QtGui import QGuiApplication; QGuiApplication([])"
+    try:
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "Qt did not start within 60 s"
+    if r.returncode == 0:
+        return ""
+    lines = [l.strip() for l in r.stderr.splitlines() if l.strip() and not l.startswith("Available platform")]
+    needed = [l for l in lines if "is needed" in l]
+    return (needed or lines or [f"exit status {r.returncode}"])[0].replace("qt.qpa.plugin: ", "")
+
+
+def _require_gui() -> None:
+    if not has_display():
+        raise InspectorError("no display found (set DISPLAY or WAYLAND_DISPLAY, or use the command-line tools)")
+    why = qt_cannot_start()
+    if why:
+        raise InspectorError(f"the desktop application cannot start here: {why}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from inspector.demo import run_headless_demo
 
     if not args.headless and has_display():
-        from ui.app import run_app  # only here: the library itself never imports Qt
+        why = qt_cannot_start()
+        if not why:
+            from ui.app import run_app  # only here: the library itself never imports Qt
 
-        return run_app(demo=True, device=args.device)
-    if not args.headless:
+            return run_app(demo=True, device=args.device)
+        print(f"the desktop application cannot start here ({why}): running the headless demo", file=sys.stderr)
+    elif not args.headless:
         print("no display found: running the headless demo (inspector gui needs a desktop)", file=sys.stderr)
     if args.out is not None and args.out.exists():
         raise InspectorError(f"{args.out}: already exists; a log is never overwritten")
@@ -443,6 +471,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    _require_gui()
     from ui.app import run_app
 
     return run_app(view="operator", device=args.device)
@@ -453,6 +482,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     with RecordReader(args.log):  # a log that cannot be opened is reported here, in one line
         pass
+    _require_gui()
     from ui.app import run_app
 
     return run_app(view="review", log=str(args.log), device=args.device)

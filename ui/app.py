@@ -3,8 +3,10 @@ the screenshot script and the benchmark."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -115,4 +117,30 @@ def run_app(
             QtWidgets.QMessageBox.critical(None, "inspector", str(exc))
         return 2
     window.show()
-    return app.exec()
+    with _close_on_signals(window):
+        return app.exec()
+
+
+@contextlib.contextmanager
+def _close_on_signals(window):
+    """Ctrl-C and SIGTERM close the window as its close button would: the run in flight ends and its
+    log is closed valid. Python runs signal handlers only between bytecodes, so a timer wakes it up
+    while Qt's event loop (C++) waits."""
+    import signal
+
+    from PySide6 import QtCore
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    close = lambda *_: QtCore.QTimer.singleShot(0, window.close)  # noqa: E731
+    previous = {s: signal.signal(s, close) for s in (signal.SIGINT, signal.SIGTERM)}
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    try:
+        yield
+    finally:
+        wake.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)

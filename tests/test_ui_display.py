@@ -38,15 +38,17 @@ def test_demo_opens_the_application_and_closes_its_log_on_sigterm(tmp_path):
             time.sleep(0.5)
         assert logs, "the demo made no log"
         time.sleep(8)  # inspecting and recording
-        # xvfb-run's child is the demo: signal the whole session, as a service manager would.
-        demo = subprocess.run(["pgrep", "-f", "-s", str(proc.pid), "inspector.cli demo"], capture_output=True,
-                              text=True).stdout.split()
-        for pid in demo:
-            os.kill(int(pid), signal.SIGTERM)
+        # Signal the demo itself (not xvfb-run, whose command line names it too), as a service manager would.
+        demo = subprocess.run(["pgrep", "-s", str(proc.pid), "-f", r"^\S*python\S* -m inspector.cli demo"],
+                              capture_output=True, text=True).stdout.split()
+        assert len(demo) == 1, demo
+        os.kill(int(demo[0]), signal.SIGTERM)
         proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
+        try:  # the X server too: it is in the session xvfb-run leads
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     from inspector.records import RecordReader
 
     with RecordReader(logs[0]) as log:

@@ -477,8 +477,6 @@ class Pipeline:
                 continue
             except EndOfSource as exc:
                 log.info("source ended: %s", exc)
-                with self._lock:
-                    self._stats.last_error = self._stats.last_error or ""
                 self._source_ended.set()
                 with self._lock:
                     if not self._stats.stopped:

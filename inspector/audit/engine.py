@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from inspector.audit.tasks import AuditError, AuditTask, LogInfo, Summary, find_logs, plan, run_task
+from inspector.audit.tasks import M_BINS, AuditError, AuditTask, LogInfo, Summary, find_logs, plan, run_task
 
 INSTALL_HINT = "the audit runs on dask.distributed: pip install 'inspector[audit]' (or pass --scheduler none)"
 
@@ -200,7 +200,7 @@ def result_dict(result: AuditResult) -> dict:
         "per_class": s.per_class,
         "status": s.status,
         "m": {c: {"mean": _num(s.mean_m(c)), "with_curves": s.m_n[c],
-                  "histogram": {"edges": [float(v) for v in _edges()], "counts": s.m_hist[c].tolist()}}
+                  "histogram": {"edges": [float(v) for v in M_BINS], "counts": s.m_hist[c].tolist()}}
               for c in s.classes},
         "influence": {c: s.influence[c] for c in s.classes},
         "influence_shares": {c: {k: _num(v) for k, v in s.influence_shares(c).items()} for c in s.classes},
@@ -212,12 +212,6 @@ def result_dict(result: AuditResult) -> dict:
                        "disagreements": [dataclasses.asdict(d) for d in s.disagreements]},
     })
     return out
-
-
-def _edges():
-    from inspector.audit.tasks import M_BINS
-
-    return M_BINS
 
 
 def _num(v: float):

@@ -217,7 +217,9 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
         stored_pred = predicted.copy()
         stored_m = m.copy()
         if task.recompute:
-            predicted, m, influence, curves, new_probs, rerun = _recompute(r, task, sc, models, classes, progress)
+            rerun = sc["has_images"].astype(bool)
+            predicted, m, influence, curves, new_probs = _recompute(
+                r, task, models, classes, progress, rerun, predicted, m, influence, curves, probs)
             s.not_rerunnable = int(n - rerun.sum())
             s.compared = int(rerun.sum())
             for j in np.flatnonzero(rerun & (predicted != stored_pred)):
@@ -253,9 +255,9 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
     return s
 
 
-def _recompute(r, task: AuditTask, sc: dict, models: Optional[dict], classes, progress):
-    """Re-run the model on the stored views, VIEW_BATCH pairs at a time; records without views keep
-    their stored results and are marked not re-run."""
+def _recompute(r, task: AuditTask, models: Optional[dict], classes, progress, rerun, *stored):
+    """Re-run the model on the stored views of the records marked in `rerun`, VIEW_BATCH pairs at a
+    time; `stored` (predicted, m, influence, curves, probs) is copied, and the others keep it."""
     from inspector.explain.explainers import start_explainer
 
     key = (task.model_path, task.device, task.explainer)
@@ -270,12 +272,7 @@ def _recompute(r, task: AuditTask, sc: dict, models: Optional[dict], classes, pr
     if tuple(explainer.classes) != tuple(classes):
         raise AuditError(f"{task.path}: the log's classes {classes} are not the model's {explainer.classes}")
     n = task.stop - task.start
-    predicted = sc["predicted"].astype(np.int64).copy()
-    m = sc["m"].astype(np.float64).copy()
-    influence = sc["influence"].astype(np.int64).copy()
-    curves = r._f["curves"][task.start:task.stop].astype(np.float64)
-    probs = r._f["probs"][task.start:task.stop].astype(np.float64)
-    rerun = sc["has_images"].astype(bool).copy()
+    predicted, m, influence, curves, probs = (a.copy() for a in stored)
     p = np.asarray(r.layout.p)
     for b in range(0, n, VIEW_BATCH):
         idx = np.flatnonzero(rerun[b:b + VIEW_BATCH]) + b
@@ -288,4 +285,4 @@ def _recompute(r, task: AuditTask, sc: dict, models: Optional[dict], classes, pr
                 influence[j] = INFLUENCE_CODES.index(e.influence)
         if progress is not None:
             progress(min(b + VIEW_BATCH, n))
-    return predicted, m, influence, curves, probs, rerun
+    return predicted, m, influence, curves, probs

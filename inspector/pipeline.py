@@ -17,6 +17,7 @@ slot are discarded (and counted), and the log is closed valid.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import math
 import queue
@@ -297,8 +298,7 @@ class Pipeline:
 
     def stats(self) -> RunStats:
         with self._lock:
-            s = RunStats(**{k: getattr(self._stats, k) for k in RunStats.__dataclass_fields__})
-            s.per_class = dict(self._stats.per_class)
+            s = dataclasses.replace(self._stats, per_class=dict(self._stats.per_class))
         s.elapsed_s = time.monotonic() - self._started if self._started else 0.0
         s.latency_ms = self._latency.means_ms()
         s.dropped += self._slot.dropped

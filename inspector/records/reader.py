@@ -68,12 +68,13 @@ class RecordReader:
             raise RecordsError(f"{self.path}: no such log file")
         # A plain open checks the file's end against what HDF5 recorded (a SWMR open cannot: the
         # file may be growing); it is refused while a writer holds the file or after one died.
+        # No libver: the bounds only choose the format of objects written, and a reader writes none.
         try:
-            h5py.File(self.path, "r", libver="latest").close()
+            h5py.File(self.path, "r").close()
         except OSError as exc:
             self._refuse(exc, allow_open_for_write=True)
         try:
-            self._f = h5py.File(self.path, "r", libver="latest", swmr=True)
+            self._f = h5py.File(self.path, "r", swmr=True)
         except OSError as exc:
             self._refuse(exc, allow_open_for_write=False)
         try:

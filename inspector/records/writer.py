@@ -6,6 +6,7 @@ does not refuse new objects afterwards, so this writer never makes any (h5py
 then writes and flushes the commit count: a reader counts records by the commit
 count, so it never sees half a record, and a crash loses at most the record
 being written. `fsync=True` also survives a power cut, at a cost the benchmark reports.
+The format is capped at HDF5 1.10 (`inspector.hdf5_format`), so HDF5 1.10+ tools read the logs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import h5py
 import numpy as np
 
 from inspector import __version__
+from inspector.hdf5_format import SWMR_LIBVER
 from inspector.records.errors import RecordsError
 from inspector.records.inspection import Inspection
 from inspector.records.schema import (
@@ -90,7 +92,7 @@ class RecordWriter:
         self.retention = retention
         self.fsync = fsync
         self.fields = layout.fields()
-        self._f = h5py.File(self.path, "w-", libver="latest")
+        self._f = h5py.File(self.path, "w-", libver=SWMR_LIBVER)
         try:
             self._create(provenance or {}, compression)
             self._f.swmr_mode = True

@@ -28,12 +28,15 @@ from inspector.records.schema import (
     Layout,
 )
 from inspector.records.writer import STATE_CLOSED
+from inspector.records.writer_process import WriterProcess
 
 MAX_RECORDS = 100_000_000
 MAX_SIDE = 4096
 MAX_CLASSES = 256
 MAX_P = 1001
 BUILTIN_FILTERS = {"gzip", "lzf", "shuffle", "fletcher32", "scaleoffset", "szip"}
+# What `RecordReader.writer_state` says of a log's writer.
+CLOSED, WRITING, STOPPED, UNKNOWN = "closed", "writing", "stopped without closing", "unknown"
 SCALARS = ("predicted", "target", "m", "influence", "timestamp", "cavity_id", "status", "simulated", "has_images")
 
 
@@ -156,8 +159,29 @@ class RecordReader:
 
     @property
     def closed_cleanly(self) -> bool:
-        """False while a writer has it open, and for ever if its writer died without closing it."""
+        """False while a writer has it open, and after its writer died without closing it (until
+        `inspector log close`); `writer_state` tells the two apart."""
         return int(self._f["state"][0]) == STATE_CLOSED
+
+    @property
+    def writer(self) -> Optional[WriterProcess]:
+        """The process that wrote the log, as the log names it; None for logs made before writers were recorded."""
+        return WriterProcess.from_attrs(self._f.attrs)
+
+    @property
+    def writer_state(self) -> str:
+        """"closed", "writing", "stopped without closing" (its writer died), or "unknown" (a writer on
+        another host, or a log that does not name its writer), as of now."""
+        writer = self.writer
+        # Asked before the state is read: a writer that closes the log and exits in between is then
+        # seen as closed, never as dead.
+        running = writer.running() if writer is not None else None
+        self._f["state"].refresh()
+        if int(self._f["state"][0]) == STATE_CLOSED:
+            return CLOSED
+        if running is None:
+            return UNKNOWN
+        return WRITING if running else STOPPED
 
     def refresh(self) -> int:
         """Follow a growing log (SWMR); returns the record count now."""

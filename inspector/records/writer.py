@@ -16,7 +16,6 @@ import datetime as _dt
 import json
 import os
 import signal
-import socket
 import threading
 import zlib
 from pathlib import Path
@@ -38,6 +37,7 @@ from inspector.records.schema import (
     STATUS_CODES,
     Layout,
 )
+from inspector.records.writer_process import WriterProcess
 
 STATE_OPEN, STATE_CLOSED = 1, 2
 GROW = 64  # records the datasets' extents grow by at a time
@@ -114,7 +114,8 @@ class RecordWriter:
                 "schema_version": SCHEMA_VERSION,
                 "software": f"inspector {__version__}",
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "host": socket.gethostname(),
+                # Who writes it, so `inspector log close` can tell a writer that died from one at work.
+                **WriterProcess.current().to_attrs(),
                 "retention": self.retention,
                 "influence_codes": np.array(INFLUENCE_CODES, dtype="S"),
                 "status_codes": np.array(STATUS_CODES, dtype="S"),

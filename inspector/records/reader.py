@@ -64,7 +64,10 @@ def full_size_maps(stage_maps: Sequence[Sequence[np.ndarray]], size: tuple[int, 
 class RecordReader:
     """A log opened for reading (SWMR: it may still be growing). Use as a context manager."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, check_end: bool = True):
+        """check_end=False opens a file that ends before the end HDF5 recorded, as a writer killed
+        between reserving space and writing it may leave (for `log close`, which reads the records
+        it keeps before it touches the file)."""
         self.path = Path(path)
         h5py = _h5py()
         if not self.path.is_file():
@@ -75,7 +78,7 @@ class RecordReader:
         try:
             h5py.File(self.path, "r").close()
         except OSError as exc:
-            self._refuse(exc, allow_open_for_write=True)
+            self._refuse(exc, allow_open_for_write=True, allow_short=not check_end)
         try:
             self._f = h5py.File(self.path, "r", swmr=True)
         except OSError as exc:
@@ -91,10 +94,12 @@ class RecordReader:
             raise RecordsError(f"{self.path}: corrupt log ({exc})") from None
         self.fields = self.layout.fields()
 
-    def _refuse(self, exc: OSError, allow_open_for_write: bool) -> None:
+    def _refuse(self, exc: OSError, allow_open_for_write: bool, allow_short: bool = False) -> None:
         text = str(exc)
         if "signature" in text:
             raise RecordsError(f"{self.path}: not an HDF5 file") from None
+        if "truncated" in text and allow_short:
+            return
         if "truncated" in text:
             raise RecordsError(f"{self.path}: the file is truncated") from None
         if allow_open_for_write and ("already open for write" in text or "consistency flags" in text):

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import h5py
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from hdf5_tools_support import assert_tools_read
 from inspector.records import RecordReader
 from inspector.records.superblock import Superblock, lookup3
+from inspector.records.writer_process import WriterProcess
 from records_support import LAYOUT, assert_same, make_record
 from test_records import HERE, _wait_for, _writer, write_log
 
@@ -169,3 +171,14 @@ def test_lookup3_matches_the_reference_vectors():
     assert lookup3(b"") == 0xDEADBEEF
     assert lookup3(b"Four score and seven years ago") == 0x17770551
     assert lookup3(b"Four score and seven years ago", 1) == 0xCD628161
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process start times come from /proc")
+def test_a_writer_counts_as_running_only_with_its_pid_start_time_and_boot():
+    me = WriterProcess.current()
+    assert me.running() is True
+    assert replace(me, start_ticks=me.start_ticks + 1).running() is False  # the pid, reused by another process
+    assert replace(me, boot_id="an-earlier-boot").running() is False
+    assert replace(me, host="press-7").running() is None
+    assert replace(me, start_ticks=None).running() is None  # a live pid, start unknown: cannot tell
+    assert WriterProcess.from_attrs(me.to_attrs()) == me

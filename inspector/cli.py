@@ -497,6 +497,41 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- log: maintenance of inspection logs ------------------------------------------------------
+def cmd_log_close(args: argparse.Namespace) -> int:
+    from inspector.records.repair import close_log
+
+    print(close_log(args.log, force=args.force).describe())
+    return 0
+
+
+def add_log_parser(sub) -> None:
+    p = sub.add_parser(
+        "log",
+        help="maintenance of inspection logs (close one whose writer died)",
+        formatter_class=_Formatter,
+        description="Maintenance of inspection logs. `inspector log close LOG` closes a log whose writer "
+        "was killed mid-run, so that every HDF5 tool reads it.",
+    )
+    log_sub = p.add_subparsers(dest="log_command", metavar="LOG_COMMAND", required=True)
+    p = log_sub.add_parser(
+        "close",
+        help="close a log whose writer died, so that every HDF5 tool reads it",
+        formatter_class=_Formatter,
+        description="A writer killed mid-run leaves its log flagged as open for writing: the committed "
+        "records are intact and inspector reads them, but h5dump, h5ls, HDFView and MATLAB refuse the "
+        "file. This clears the flags (as `h5clear -s` does), trims every dataset to the committed "
+        "records and marks the log closed, in place. It refuses while the writer still runs (the log "
+        "names its host, pid and start time), and for a writer on another host unless --force. A log "
+        "already closed is left untouched.",
+    )
+    p.add_argument("log", type=Path, help="the inspection log (.h5)")
+    p.add_argument("--force", action="store_true",
+                   help="close it even where whether its writer still runs cannot be told (another host, "
+                   "a log that does not name its writer); make sure no process writes it")
+    p.set_defaults(func=cmd_log_close)
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -778,6 +813,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--verbose", action="store_true", help="show the traceback of each failure")
     p.set_defaults(func=cmd_plugins)
+
+    add_log_parser(sub)
 
     p = sub.add_parser(
         "bench",

@@ -123,6 +123,20 @@ def test_open_logs_are_skipped_unless_asked(logs, tmp_path):
         w.close()
 
 
+def test_a_log_whose_writer_died_is_skipped_with_the_command_that_closes_it(tmp_path, capsys):
+    from test_log_close import killed_log
+
+    path = tmp_path / "killed.h5"
+    killed_log(path)
+    result = audit([str(path)], stored=True, scheduler="none")
+    reason = result.logs[0].skipped
+    assert result.summary is None and "still open for writing" not in reason
+    assert f"its writer stopped without closing it; `inspector log close {path}` makes it readable" in reason
+    report = write_report(result, tmp_path / "report").read_text()
+    assert f"inspector log close {path}" in report
+    assert audit([str(path)], stored=True, scheduler="none", include_open=True).summary.records >= 5
+
+
 def test_bad_audit_inputs_are_named(tmp_path):
     with pytest.raises(AuditError, match="nowhere: no such log file or folder"):
         find_logs([str(tmp_path / "nowhere")])

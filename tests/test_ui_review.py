@@ -184,6 +184,32 @@ def test_a_growing_log_is_followed(qtbot, view, tmp_path):
     assert "closed" in view.info.text()
 
 
+def test_a_log_whose_writer_died_names_the_command_that_closes_it(qtbot, view, tmp_path):
+    from test_log_close import killed_log
+    from test_records import _wait_for, _writer
+
+    dead = tmp_path / "dead.h5"
+    n = killed_log(dead)
+    assert view.open_log(dead) and view.model.rowCount() == n
+    assert view.writer_note.isVisible() and not view.following and not view.error_strip.active
+    assert f"inspector log close {dead}" in view.writer_note.text()
+    assert "stopped without closing" in view.info.text()
+
+    # A writer that dies while its log is followed: the note appears, following stops.
+    path = tmp_path / "followed.h5"
+    proc = _writer(path, 3, 0, end="time.sleep(600)")
+    try:
+        _wait_for(path, 3)
+        assert view.open_log(path) and view.following and not view.writer_note.isVisible()
+    finally:
+        proc.kill()
+        proc.wait()
+    qtbot.waitUntil(lambda: view.writer_note.isVisible(), timeout=10_000)
+    assert not view.following and f"inspector log close {path}" in view.writer_note.text()
+    view.close_log()
+    assert not view.writer_note.isVisible()
+
+
 def test_files_that_are_not_logs_show_an_error_state(view, tmp_path, log):
     junk = tmp_path / "x.h5"
     junk.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from inspector.errors import InspectorError
 from inspector.records import LabelStore, RecordReader, RecordsError, export_csv, export_record
+from inspector.records.reader import STOPPED
 from ui.app_context import AppContext
 from ui.display_frame import make_frame
 from ui.error_strip import ErrorStrip
@@ -84,6 +85,15 @@ class ReviewView(QtWidgets.QWidget):
         col.addLayout(bar)
         self.error_strip = ErrorStrip()
         col.addWidget(self.error_strip)
+        # Not an error: the log reads fine here, only other HDF5 tools refuse it until it is closed.
+        self.writer_note = QtWidgets.QLabel()
+        self.writer_note.setObjectName("writerNote")
+        self.writer_note.setWordWrap(True)
+        self.writer_note.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.writer_note.setStyleSheet("#writerNote { background: #fff3c4; color: #5d4200; border-radius: 3px; "
+                                       "padding: 4px 10px; }")
+        self.writer_note.hide()
+        col.addWidget(self.writer_note)
 
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         left = QtWidgets.QWidget()
@@ -171,7 +181,9 @@ class ReviewView(QtWidgets.QWidget):
         self.detail.show_provenance(reader.attrs, str(path), len(reader))
         for b in (self.rerun_button, self.export_button, self.csv_button):
             b.setEnabled(True)
-        if not reader.closed_cleanly:
+        if reader.writer_state == STOPPED:
+            self._show_writer_stopped()
+        elif not reader.closed_cleanly:
             self._follow_timer.start()
         self._update_info()
         if self.model.rowCount():
@@ -192,10 +204,18 @@ class ReviewView(QtWidgets.QWidget):
         self.current_record = None
         self.model.clear()
         self.error_strip.clear()
+        self.writer_note.hide()
         self.detail.clear_record()
         for b in (self.rerun_button, self.export_button, self.csv_button):
             b.setEnabled(False)
         self.info.setText("No log open")
+
+    def _show_writer_stopped(self) -> None:
+        self._follow_timer.stop()
+        self.writer_note.setText(
+            f"The writer of this log stopped without closing it. Every record it committed is shown; other HDF5 "
+            f"tools refuse the file until `inspector log close {self.reader.path}` closes it.")
+        self.writer_note.show()
 
     def _fail(self, message: str) -> None:
         self.error_strip.show_error(message)
@@ -214,7 +234,8 @@ class ReviewView(QtWidgets.QWidget):
         r = self.reader
         if r is None:
             return
-        state = "closed" if r.closed_cleanly else "being written: following"
+        state = ("closed" if r.closed_cleanly else "writer stopped without closing" if self.writer_note.isVisible()
+                 else "being written: following")
         shown = self.model.rowCount()
         self.info.setText(f"{r.path.name} · {len(r)} records ({shown} shown) · {state}")
         self.info.setToolTip(str(r.path))
@@ -228,6 +249,8 @@ class ReviewView(QtWidgets.QWidget):
             r.refresh()
             added = self.model.extend(r)
             closed = r.closed_cleanly
+            # Asked only when nothing came: a writer that appends is alive.
+            stopped = not closed and not added and r.writer_state == STOPPED
         except (RecordsError, OSError, KeyError) as exc:
             self._follow_timer.stop()
             self.error_strip.show_error(f"following {r.path} failed: {exc}")
@@ -238,6 +261,9 @@ class ReviewView(QtWidgets.QWidget):
                 self.select_row(0)
         if closed:
             self._follow_timer.stop()
+            self._update_info()
+        if stopped:
+            self._show_writer_stopped()
             self._update_info()
         return added
 

@@ -165,6 +165,7 @@ def plan(
 ) -> tuple[list[AuditTask], list[LogInfo]]:
     """Tasks of at most `chunk` records per log range; every log's provenance, or why it is skipped."""
     from inspector.records import RecordReader, RecordsError
+    from inspector.records.reader import CLOSED, STOPPED, WRITING
 
     tasks, infos = [], []
     for path in logs:
@@ -177,13 +178,19 @@ def plan(
                 info.rig_sha256 = str(a.get("rig_sha256", ""))
                 info.software = str(a.get("software", ""))
                 info.explainer = str(a.get("explainer", ""))
-                info.closed_cleanly = r.closed_cleanly
+                writer_state = r.writer_state
+                info.closed_cleanly = writer_state == CLOSED
         except (RecordsError, OSError) as exc:
             info.skipped = str(exc)
             infos.append(info)
             continue
         if not info.closed_cleanly and not include_open:
-            info.skipped = "still open for writing, or its writer died (--include-open audits the records committed so far)"
+            info.skipped = {
+                WRITING: "still open for writing",
+                STOPPED: f"its writer stopped without closing it; `inspector log close {path}` makes it readable "
+                         "by other HDF5 tools",
+            }.get(writer_state, "still open for writing, or its writer died")
+            info.skipped += " (--include-open audits the records committed so far)"
         infos.append(info)
         if info.skipped:
             continue

@@ -25,7 +25,7 @@ FOLLOWER = textwrap.dedent(
     path, n = sys.argv[1], int(sys.argv[2])
     while True:
         try:
-            f = h5py.File(path, "r", libver="latest", swmr=True)
+            f = h5py.File(path, "r", swmr=True)
             break
         except OSError:
             time.sleep(0.01)

@@ -28,12 +28,15 @@ from inspector.records.schema import (
     Layout,
 )
 from inspector.records.writer import STATE_CLOSED
+from inspector.records.writer_process import WriterProcess
 
 MAX_RECORDS = 100_000_000
 MAX_SIDE = 4096
 MAX_CLASSES = 256
 MAX_P = 1001
 BUILTIN_FILTERS = {"gzip", "lzf", "shuffle", "fletcher32", "scaleoffset", "szip"}
+# What `RecordReader.writer_state` says of a log's writer.
+CLOSED, WRITING, STOPPED, UNKNOWN = "closed", "writing", "stopped without closing", "unknown"
 SCALARS = ("predicted", "target", "m", "influence", "timestamp", "cavity_id", "status", "simulated", "has_images")
 
 
@@ -61,19 +64,23 @@ def full_size_maps(stage_maps: Sequence[Sequence[np.ndarray]], size: tuple[int, 
 class RecordReader:
     """A log opened for reading (SWMR: it may still be growing). Use as a context manager."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, check_end: bool = True):
+        """check_end=False opens a file that ends before the end HDF5 recorded, as a writer killed
+        between reserving space and writing it may leave (for `log close`, which reads the records
+        it keeps before it touches the file)."""
         self.path = Path(path)
         h5py = _h5py()
         if not self.path.is_file():
             raise RecordsError(f"{self.path}: no such log file")
         # A plain open checks the file's end against what HDF5 recorded (a SWMR open cannot: the
         # file may be growing); it is refused while a writer holds the file or after one died.
+        # No libver: the bounds only choose the format of objects written, and a reader writes none.
         try:
-            h5py.File(self.path, "r", libver="latest").close()
+            h5py.File(self.path, "r").close()
         except OSError as exc:
-            self._refuse(exc, allow_open_for_write=True)
+            self._refuse(exc, allow_open_for_write=True, allow_short=not check_end)
         try:
-            self._f = h5py.File(self.path, "r", libver="latest", swmr=True)
+            self._f = h5py.File(self.path, "r", swmr=True)
         except OSError as exc:
             self._refuse(exc, allow_open_for_write=False)
         try:
@@ -87,10 +94,12 @@ class RecordReader:
             raise RecordsError(f"{self.path}: corrupt log ({exc})") from None
         self.fields = self.layout.fields()
 
-    def _refuse(self, exc: OSError, allow_open_for_write: bool) -> None:
+    def _refuse(self, exc: OSError, allow_open_for_write: bool, allow_short: bool = False) -> None:
         text = str(exc)
         if "signature" in text:
             raise RecordsError(f"{self.path}: not an HDF5 file") from None
+        if "truncated" in text and allow_short:
+            return
         if "truncated" in text:
             raise RecordsError(f"{self.path}: the file is truncated") from None
         if allow_open_for_write and ("already open for write" in text or "consistency flags" in text):
@@ -155,8 +164,29 @@ class RecordReader:
 
     @property
     def closed_cleanly(self) -> bool:
-        """False while a writer has it open, and for ever if its writer died without closing it."""
+        """False while a writer has it open, and after its writer died without closing it (until
+        `inspector log close`); `writer_state` tells the two apart."""
         return int(self._f["state"][0]) == STATE_CLOSED
+
+    @property
+    def writer(self) -> Optional[WriterProcess]:
+        """The process that wrote the log, as the log names it; None for logs made before writers were recorded."""
+        return WriterProcess.from_attrs(self._f.attrs)
+
+    @property
+    def writer_state(self) -> str:
+        """"closed", "writing", "stopped without closing" (its writer died), or "unknown" (a writer on
+        another host, or a log that does not name its writer), as of now."""
+        writer = self.writer
+        # Asked before the state is read: a writer that closes the log and exits in between is then
+        # seen as closed, never as dead.
+        running = writer.running() if writer is not None else None
+        self._f["state"].refresh()
+        if int(self._f["state"][0]) == STATE_CLOSED:
+            return CLOSED
+        if running is None:
+            return UNKNOWN
+        return WRITING if running else STOPPED
 
     def refresh(self) -> int:
         """Follow a growing log (SWMR); returns the record count now."""

@@ -6,6 +6,7 @@ does not refuse new objects afterwards, so this writer never makes any (h5py
 then writes and flushes the commit count: a reader counts records by the commit
 count, so it never sees half a record, and a crash loses at most the record
 being written. `fsync=True` also survives a power cut, at a cost the benchmark reports.
+The format is capped at HDF5 1.10 (`inspector.hdf5_format`), so HDF5 1.10+ tools read the logs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import datetime as _dt
 import json
 import os
 import signal
-import socket
 import threading
 import zlib
 from pathlib import Path
@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 from inspector import __version__
+from inspector.hdf5_format import SWMR_LIBVER
 from inspector.records.errors import RecordsError
 from inspector.records.inspection import Inspection
 from inspector.records.schema import (
@@ -36,6 +37,7 @@ from inspector.records.schema import (
     STATUS_CODES,
     Layout,
 )
+from inspector.records.writer_process import WriterProcess
 
 STATE_OPEN, STATE_CLOSED = 1, 2
 GROW = 64  # records the datasets' extents grow by at a time
@@ -90,7 +92,7 @@ class RecordWriter:
         self.retention = retention
         self.fsync = fsync
         self.fields = layout.fields()
-        self._f = h5py.File(self.path, "w-", libver="latest")
+        self._f = h5py.File(self.path, "w-", libver=SWMR_LIBVER)
         try:
             self._create(provenance or {}, compression)
             self._f.swmr_mode = True
@@ -112,7 +114,8 @@ class RecordWriter:
                 "schema_version": SCHEMA_VERSION,
                 "software": f"inspector {__version__}",
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "host": socket.gethostname(),
+                # Who writes it, so `inspector log close` can tell a writer that died from one at work.
+                **WriterProcess.current().to_attrs(),
                 "retention": self.retention,
                 "influence_codes": np.array(INFLUENCE_CODES, dtype="S"),
                 "status_codes": np.array(STATUS_CODES, dtype="S"),

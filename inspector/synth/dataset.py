@@ -20,6 +20,7 @@ import numpy as np
 
 from inspector import __version__
 from inspector.errors import DatasetError
+from inspector.hdf5_format import PLAIN_LIBVER
 from inspector.synth.line import SimulatedLine, check_share
 from inspector.synth.scene import CLASSES, insert_gap
 
@@ -63,7 +64,7 @@ def write_dataset(
     w, h = line.config.image_size
     partial = path.with_name(path.name + ".partial")
     try:
-        with h5py.File(partial, "w") as f:
+        with h5py.File(partial, "w", libver=PLAIN_LIBVER) as f:
             f.attrs.update(
                 {
                     "format": FORMAT,

@@ -1,7 +1,8 @@
 """The `inspector` command line.
 
 Every subcommand reports bad input as one line naming the input and the
-problem, with a non-zero exit status; tracebacks are for bugs only.
+problem, with exit status 2. Anything else that goes wrong is a bug: one line
+saying so and exit status 1, with its traceback only under `inspector --debug`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Optional, Sequence
 from inspector import __version__
 from inspector.errors import InspectorError
 
+EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -492,7 +495,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from inspector.plugins import PluginRegistry
     from inspector.runner import describe_plugins
 
-    for line in describe_plugins(PluginRegistry.discover(), verbose=args.verbose):
+    for line in describe_plugins(PluginRegistry.discover(), verbose=args.verbose, debug=args.debug):
         print(line)
     return 0
 
@@ -508,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of any error (for reporting a bug), not just its one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -776,7 +781,9 @@ def build_parser() -> argparse.ArgumentParser:
         "distribution and status. A plugin that fails to import is listed with its error; it never "
         "stops the others. Sources also list their options (for --source-opt).",
     )
-    p.add_argument("--verbose", action="store_true", help="show the traceback of each failure")
+    p.add_argument("--verbose", action="store_true",
+                   help="show the whole error of each failure, with the errors it came from "
+                   "(`inspector --debug plugins` also shows the traceback)")
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser(
@@ -800,17 +807,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception as `Type: first line of its message`, for a user who did not ask for a traceback."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    import traceback
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except InspectorError as exc:
+        if args.debug:
+            traceback.print_exc()
         print(f"inspector {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"inspector {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: a user gets one line; whoever reports it reruns with --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"inspector {args.command}: internal error: {_one_line(exc)} (run with --debug for the traceback)",
+                  file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

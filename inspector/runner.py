@@ -137,8 +137,9 @@ def format_summary(stats, source: Source) -> list[str]:
     return lines
 
 
-def describe_plugins(registry: PluginRegistry, verbose: bool = False) -> list[str]:
-    """`inspector plugins`: every plugin with its status, distribution and error; source options."""
+def describe_plugins(registry: PluginRegistry, verbose: bool = False, debug: bool = False) -> list[str]:
+    """`inspector plugins`: every plugin with its status, distribution and error; source options.
+    verbose: a failure's whole error with its causes; debug: its traceback as well."""
     registry.load_all()
     lines = []
     for kind in ("sources", "models", "explainers"):
@@ -150,7 +151,9 @@ def describe_plugins(registry: PluginRegistry, verbose: bool = False) -> list[st
             lines.append(f"  {p.name:<14} {p.status:<17} {p.distribution:<22} {p.value}")
             if p.error:
                 lines.append(f"  {'':<14} error: {p.error}")
-            if verbose and p.details:
+            if verbose and p.message and p.message != p.error:
+                lines += ["    " + t for t in p.message.rstrip().splitlines()]
+            if debug and p.details:
                 lines += ["    " + t for t in p.details.rstrip().splitlines()]
             if kind == "sources" and p.ok and isinstance(p.obj, type) and issubclass(p.obj, Source):
                 for name, default, text in option_help(p.obj):

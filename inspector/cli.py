@@ -279,6 +279,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from inspector.images import read_image
     from inspector.model.checkpoint import load_model
 
+    if args.out:  # refused before the work, not after it
+        from inspector.explain.figure import figure_format
+        from inspector.files import check_output_file
+
+        check_output_file(Path(args.out), overwrite=args.overwrite)
+        figure_format(args.out)
     view1, view2 = read_image(args.view1), read_image(args.view2)
     rig = None
     if args.raw:
@@ -645,7 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class to explain (default: the predicted one)")
     p.add_argument("--model", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
-    p.add_argument("--out", help="write the figure (PNG) here")
+    p.add_argument("--out", help="write the figure here (PNG, or the format its extension names; refused if it "
+                   "exists, unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print the explanation as JSON instead of text")
     p.add_argument("--explainer", default="gradcam",
                    help="explainer plugin whose maps are the prior of the masks (`inspector plugins` lists them)")

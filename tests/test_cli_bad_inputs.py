@@ -106,3 +106,46 @@ def test_plugins_verbose_shows_the_error_and_debug_the_traceback(tmp_path):
     r = run("--debug", "plugins", env=env)
     assert r.returncode == 0, r.stderr
     assert "Traceback (most recent call last)" in r.stdout and "brokenplug_mod.py" in r.stdout
+
+
+# -- explain --out ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def views(tmp_path_factory, line):
+    from inspector.images import write_image
+
+    folder = tmp_path_factory.mktemp("views")
+    s = line.render(line.draw(0, 5), 0)
+    write_image(folder / "v1.png", s.view1)
+    write_image(folder / "v2.png", s.view2)
+    return folder / "v1.png", folder / "v2.png"
+
+
+def test_explain_refuses_an_output_it_cannot_or_should_not_write(tmp_path, views):
+    v1, v2 = views
+    r = run("explain", v1, v2, "--out", tmp_path / "no" / "dir" / "fig.png")
+    refused(r, "fig.png", f"folder {tmp_path / 'no' / 'dir'} does not exist", command="explain")
+    existing = tmp_path / "fig.png"
+    existing.write_bytes(b"an older figure")
+    r = run("explain", v1, v2, "--out", existing)
+    refused(r, existing, "already exists", "--overwrite", command="explain")
+    assert existing.read_bytes() == b"an older figure"
+    for overwrite in ((), ("--overwrite",)):
+        r = run("explain", v1, v2, "--out", tmp_path, *overwrite)
+        refused(r, tmp_path, "is a folder", command="explain")
+        assert "wrote" not in r.stdout
+    r = run("explain", v1, v2, "--out", tmp_path / "fig.txt")
+    refused(r, "fig.txt", "cannot write a figure as .txt", command="explain")
+    folder = tmp_path / "a.png"
+    folder.mkdir()
+    refused(run("explain", folder, v2), folder, "is a folder", command="explain")
+    assert files(tmp_path) == ["a.png", "fig.png"]
+
+
+def test_explain_overwrite_replaces_the_figure_whole(tmp_path, views):
+    v1, v2 = views
+    out = tmp_path / "fig.png"
+    out.write_bytes(b"an older figure")
+    r = run("explain", *views, "--out", out, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out}" in r.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert files(tmp_path) == ["fig.png"]  # no temporary file left beside it

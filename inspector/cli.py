@@ -36,33 +36,44 @@ def _grid_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _share(text: str) -> float:
+def _number(text: str, convert, ok, expected: str):
+    """`text` converted, or argparse's one-line refusal saying what was expected."""
     try:
-        v = float(text)
+        v = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+        v = None
+    if v is None or not ok(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return v
+
+
+def _share(text: str) -> float:
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
 
 
 def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+    return _number(text, int, lambda v: v > 0, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    # numpy's generators take no negative seed; refused here rather than deep in a run
+    return _number(text, int, lambda v: v >= 0, "a seed, an integer ≥ 0")
+
+
+def _positive_float(text: str) -> float:
+    import math
+
+    return _number(text, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 
 
 def _refuse_to_replace(out: Path, overwrite: bool) -> None:
     """An output that records refer to by sha256 (rig, model) is only replaced when asked."""
-    if out.exists() and not overwrite:
+    from inspector.files import check_output_file
+
+    if out.is_file() and not overwrite:
         raise InspectorError(f"{out}: already exists; records name it by its sha256, so pass --overwrite "
                              "only if nothing refers to the old one")
-    if not out.parent.is_dir():
-        raise InspectorError(f"{out}: folder {out.parent} does not exist")
+    check_output_file(out, overwrite=True)  # a folder, or a folder that does not exist
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -249,6 +260,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from inspector.model.evaluate import accuracy_report, predict
     from inspector.model.train import load_dataset
 
+    if args.json:  # refused before the work, not after it
+        from inspector.files import check_output_file
+
+        check_output_file(Path(args.json), overwrite=args.overwrite)
     model = load_model(args.model, args.device)
     data = load_dataset(args.data)
     if tuple(data.classes) != tuple(model.classes):
@@ -265,8 +280,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(report.format())
     print(f"{len(data.labels) / dt:.0f} pairs/s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"model_sha256": model.sha256, "data_sha256": data.sha256,
-                                               **report.to_dict()}, indent=2))
+        from inspector.files import write_then_rename
+
+        text = json.dumps({"model_sha256": model.sha256, "data_sha256": data.sha256, **report.to_dict()}, indent=2)
+        write_then_rename(Path(args.json), lambda tmp: tmp.write_text(text))
     return 0
 
 
@@ -533,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         "camera the decision rests on, and the latency from the cameras to the explanation.",
     )
     p.add_argument("--n", type=_positive_int, default=12, help="number of cavities to inspect")
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulated line")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the simulated line")
     p.add_argument("--hidden-share", type=_share, default=0.25,
                    help="share of cavities hidden from one camera by glare or a fixture")
     p.add_argument("--rate", type=float, default=4.0, help="shots per second of the simulated line")
@@ -555,13 +572,13 @@ def build_parser() -> argparse.ArgumentParser:
         "calibration board images instead, for `inspector calibrate`.",
     )
     p.add_argument("--n", type=_positive_int, default=300, help="number of pairs (or board images per camera)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed")
     p.add_argument("--out", help="HDF5 file to write (refused if it exists, unless --overwrite)")
     p.add_argument("--hidden-share", type=_share, default=0.0,
                    help="share of samples whose decisive zone one camera cannot see (glare or fixture)")
     p.add_argument("--raw", action="store_true", help="also store the raw oblique camera images")
     p.add_argument("--tilt", type=float, default=30.0,
-                   help="camera tilt off vertical in degrees; other than 30 the line calibrates its own rig")
+                   help="camera tilt off vertical in degrees, 0 to 60; other than 30 the line calibrates its own rig")
     p.add_argument("--rig", help="rig file to map the views with (default: the shipped simulated-line rig)")
     p.add_argument("--chessboards", metavar="DIR", help="write N calibration board images per camera to DIR")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -583,11 +600,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera", nargs="+", action="append", metavar=("NAME", "IMAGE"),
                    help="a camera's name (1 or 2) followed by its chessboard images; give once per camera")
     p.add_argument("--board", default="9x6", help="inner corners of the board as COLSxROWS")
-    p.add_argument("--square-mm", type=float, required=True, help="side of one board square in mm")
+    p.add_argument("--square-mm", type=_positive_float, required=True, help="side of one board square in mm")
     p.add_argument("--out", required=True, help="rig file to write (JSON)")
     p.add_argument("--grid", type=_grid_size, default=(128, 128), help="IPM output size WIDTHxHEIGHT in pixels")
-    p.add_argument("--mm-per-px", type=float, default=0.375, help="IPM output resolution on the plane")
-    p.add_argument("--max-error", type=float, default=1.0, help="largest accepted RMS reprojection error (px)")
+    p.add_argument("--mm-per-px", type=_positive_float, default=0.375, help="IPM output resolution on the plane")
+    p.add_argument("--max-error", type=_positive_float, default=1.0, help="largest accepted RMS reprojection error (px)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing rig file")
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser(
@@ -607,10 +624,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-split", type=float, default=0.15, help="share of each class held out for validation")
     p.add_argument("--epochs", type=_positive_int, default=14, help="most epochs to train")
     p.add_argument("--batch", type=_positive_int, default=64, help="batch size")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle schedule)")
+    p.add_argument("--lr", type=_positive_float, default=3e-3, help="peak learning rate (one-cycle schedule)")
     p.add_argument("--patience", type=_positive_int, default=4,
                    help="stop after this many epochs without a better validation loss")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and augmentation")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the split, initialisation and augmentation")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     p.add_argument("--arch", default="mvfn", choices=["mvfn", "single-view"], help="architecture")
     p.add_argument("--view", type=int, default=1, choices=[1, 2], help="camera of the single-view baseline")
@@ -630,7 +647,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
     p.add_argument("--batch", type=_positive_int, default=128, help="batch size")
-    p.add_argument("--json", help="also write the report as JSON to this file")
+    p.add_argument("--json", help="also write the report as JSON to this file (refused if it exists, unless "
+                   "--overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -670,7 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--per-class", type=_positive_int,
                    help="pairs per class (default: 100; 20 with --explainers)")
-    p.add_argument("--seed", type=int, default=2024, help="seed of the simulated pairs (not one used in training)")
+    p.add_argument("--seed", type=_seed, default=2024, help="seed of the simulated pairs (not one used in training)")
     p.add_argument("--hidden-share", type=_share, default=0.3,
                    help="share of pairs hidden from one camera by glare or a fixture")
     p.add_argument("--out", required=True, help="folder for the figures and summary.json")
@@ -719,8 +738,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-all", action="store_true",
                    help="never drop: the source waits while the model is busy (folders and video files)")
     p.add_argument("--max", type=_positive_int, help="stop after this many inspections")
-    p.add_argument("--seconds", type=float, help="stop after this many seconds")
-    p.add_argument("--status-every", type=float, help="seconds between status lines (default: 0.5 on a "
+    p.add_argument("--seconds", type=_positive_float, help="stop after this many seconds")
+    p.add_argument("--status-every", type=_positive_float, help="seconds between status lines (default: 0.5 on a "
                    "terminal, 5 otherwise)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.set_defaults(func=cmd_run)

@@ -149,3 +149,64 @@ def test_explain_overwrite_replaces_the_figure_whole(tmp_path, views):
     assert r.returncode == 0, r.stderr
     assert f"wrote {out}" in r.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert files(tmp_path) == ["fig.png"]  # no temporary file left beside it
+
+
+# -- numbers out of range ----------------------------------------------------------------------------
+@pytest.mark.parametrize("tilt", ["95", "-1", "nan"])
+def test_simulate_refuses_a_tilt_the_line_cannot_calibrate(tmp_path, tilt):
+    r = run("simulate", "--n", "2", "--tilt", tilt, "--out", "x.h5", "--quiet", cwd=tmp_path)
+    refused(r, "tilt", "[0, 60]", command="simulate")
+    assert files(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, option, text", [
+    (["simulate", "--n", "2", "--seed", "-1", "--out", "x.h5"], "--seed", "integer ≥ 0"),
+    (["simulate", "--chessboards", "cb", "--seed", "-3"], "--seed", "integer ≥ 0"),
+    (["train", "--data", "d.h5", "--out", "m.pt", "--seed", "-1"], "--seed", "integer ≥ 0"),
+    (["train", "--data", "d.h5", "--out", "m.pt", "--lr", "-1"], "--lr", "positive number"),
+    (["train", "--data", "d.h5", "--out", "m.pt", "--lr", "nan"], "--lr", "positive number"),
+    (["demo", "--headless", "--seed", "-1"], "--seed", "integer ≥ 0"),
+    (["study", "--out", "s", "--seed", "-2"], "--seed", "integer ≥ 0"),
+    (["calibrate", "--camera", "1", "a.png", "--camera", "2", "b.png", "--square-mm", "4", "--mm-per-px", "0",
+      "--out", "r.json"], "--mm-per-px", "positive number"),
+    (["calibrate", "--camera", "1", "a.png", "--camera", "2", "b.png", "--square-mm", "4", "--max-error", "-1",
+      "--out", "r.json"], "--max-error", "positive number"),
+    (["run", "--status-every", "0"], "--status-every", "positive number"),
+    (["run", "--seconds", "-5"], "--seconds", "positive number"),
+])
+def test_numbers_out_of_range_are_refused_before_any_work(tmp_path, args, option, text):
+    refused_by_argparse(run(*args, cwd=tmp_path), option, text)
+    assert files(tmp_path) == []
+
+
+def test_a_negative_seed_of_the_simulator_source_is_refused():
+    refused(run("run", "--source-opt", "seed=-1", "--max", "1"), "seed must be ≥ 0, got -1", command="run")
+
+
+# -- outputs that are folders, in missing folders, or already there ------------------------------------
+def test_rig_model_and_report_outputs_that_are_folders_are_refused(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    r = run("calibrate", "--camera", "1", "a.png", "--camera", "2", "b.png", "--square-mm", "4", "--out", folder,
+            "--overwrite")
+    refused(r, folder, "is a folder", command="calibrate")
+    r = run("train", "--data", "d.h5", "--out", folder, "--overwrite")
+    refused(r, folder, "is a folder", command="train")
+    assert files(tmp_path) == ["out"]
+
+
+def test_evaluate_refuses_a_json_report_it_cannot_or_should_not_write(tmp_path):
+    data = tmp_path / "d.h5"
+    assert run("simulate", "--n", "3", "--out", data, "--quiet").returncode == 0
+    r = run("evaluate", "--data", data, "--json", tmp_path / "no" / "r.json")
+    refused(r, "r.json", "does not exist", command="evaluate")
+    r = run("evaluate", "--data", data, "--json", tmp_path)
+    refused(r, tmp_path, "is a folder", command="evaluate")
+    old = tmp_path / "old.json"
+    old.write_text("{}")
+    refused(run("evaluate", "--data", data, "--json", old), old, "already exists", command="evaluate")
+    assert old.read_text() == "{}"
+    r = run("evaluate", "--data", data, "--json", old, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert '"model_sha256"' in old.read_text()
+    assert files(tmp_path) == ["d.h5", "old.json"]

@@ -161,20 +161,33 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise InspectorError("simulate: --out is required (or --chessboards DIR for calibration images)")
-    from inspector.synth.dataset import write_dataset
+    from inspector.files import format_bytes
+    from inspector.signals import stop_on_signals
+    from inspector.synth.dataset import check_dataset_output, dataset_bytes, write_dataset
 
+    check_dataset_output(Path(args.out), args.n, line, raw=args.raw, overwrite=args.overwrite)
+    print(f"writing {args.n} pairs to {args.out}: at most {format_bytes(dataset_bytes(args.n, line, args.raw))} "
+          "(uncompressed; gzip makes simulated images about a third smaller)")
     t0 = time.perf_counter()
-    with tqdm(total=args.n, unit="pair", desc="simulate", disable=args.quiet) as bar:
-        write_dataset(
-            args.out,
-            args.n,
-            seed=args.seed,
-            hidden_share=args.hidden_share,
-            raw=args.raw,
-            line=line,
-            overwrite=args.overwrite,
-            progress=lambda done: bar.update(done - bar.n),
-        )
+    stops: list[str] = []  # why the user stopped it: "Ctrl-C received", "SIGTERM received"
+    try:
+        with stop_on_signals(stops.append), tqdm(total=args.n, unit="pair", desc="simulate",
+                                                  disable=args.quiet) as bar:
+            write_dataset(
+                args.out,
+                args.n,
+                seed=args.seed,
+                hidden_share=args.hidden_share,
+                raw=args.raw,
+                line=line,
+                overwrite=args.overwrite,
+                progress=lambda done: bar.update(done - bar.n),
+                stop=lambda: bool(stops),
+            )
+    except KeyboardInterrupt:
+        reason = stops[0] if stops else "Ctrl-C received"
+        print(f"inspector simulate: {reason}: stopped, {args.out} not written", file=sys.stderr)
+        return EXIT_TERMINATED if reason.startswith("SIGTERM") else EXIT_INTERRUPTED
     dt = time.perf_counter() - t0
     print(f"wrote {args.n} pairs to {args.out} in {dt:.1f} s ({args.n / dt:.0f} pairs/s)")
     return 0
@@ -409,9 +422,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from inspector.model.checkpoint import resolve_device
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.plugins import PluginRegistry
-    from inspector.runner import (
-        StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source, stop_on_signals,
-    )
+    from inspector.runner import StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source
+    from inspector.signals import stop_on_signals
 
     registry = PluginRegistry.discover()
     source = open_source(registry, args.source, parse_key_values(args.source_opt))

@@ -43,3 +43,12 @@ def write_then_rename(path: Path, write: Callable[[Path], None], error: type[Ins
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def format_bytes(n: float) -> str:
+    """A size as people read it on disks: decimal units, three significant figures or so."""
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} PB"

@@ -1,4 +1,5 @@
-"""From command-line choices to a running pipeline: plugins, model, rig, signals and a status line.
+"""From command-line choices to a running pipeline: plugins, model, rig and a status line (Ctrl-C
+and SIGTERM: `inspector.signals`).
 
 Shared by `inspector run` and the headless demo, so both run the same engine the
 GUI drives.
@@ -6,12 +7,10 @@ GUI drives.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import Optional, TextIO
 
 from inspector.acquisition import Source, option_help
 from inspector.errors import InspectorError
@@ -42,32 +41,6 @@ def load_rig_choice(path: Optional[str]):
     from calibration import Rig, load_default_rig
 
     return load_default_rig() if path is None else Rig.load(path)
-
-
-@contextmanager
-def stop_on_signals(stop: Callable[[str], None]):
-    """SIGINT and SIGTERM ask `stop` to end the run; a second Ctrl-C interrupts at once.
-
-    Only the main thread may set handlers; elsewhere (tests, the GUI's worker) nothing changes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    seen = []
-
-    def on_signal(signum, frame):
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        if seen and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        seen.append(signum)
-        stop(f"{name} received")
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 class StatusPrinter:

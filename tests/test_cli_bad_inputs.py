@@ -210,3 +210,59 @@ def test_evaluate_refuses_a_json_report_it_cannot_or_should_not_write(tmp_path):
     assert r.returncode == 0, r.stderr
     assert '"model_sha256"' in old.read_text()
     assert files(tmp_path) == ["d.h5", "old.json"]
+
+
+# -- simulate: the size before writing, and stopping ---------------------------------------------------
+def test_simulate_says_how_large_the_file_gets_and_refuses_more_than_the_disk_holds(tmp_path):
+    r = run("simulate", "--n", "1000000000000", "--out", "huge.h5", "--quiet", cwd=tmp_path)
+    refused(r, "huge.h5", "1,000,000,000,000 pairs take up to", "PB", f"{tmp_path} has", "free", command="simulate")
+    assert files(tmp_path) == []
+    r = run("simulate", "--n", "3", "--out", "small.h5", "--raw", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    said = r.stdout.splitlines()[0]
+    assert said.startswith("writing 3 pairs to small.h5: at most ") and "uncompressed" in said
+    from inspector.synth.dataset import dataset_bytes
+    from inspector.synth.line import SimulatedLine
+
+    assert (tmp_path / "small.h5").stat().st_size <= dataset_bytes(3, SimulatedLine(), raw=True)
+
+
+@pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_simulate_stops_on_a_signal_and_leaves_no_file(tmp_path, sig, code, name):
+    out = tmp_path / "big.h5"
+    partial = tmp_path / "big.h5.partial"
+    proc = subprocess.Popen(INSPECTOR + ["simulate", "--n", "100000", "--out", str(out), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not partial.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert partial.exists(), "simulate never started writing"
+        time.sleep(0.5)  # inside the rendering of a batch
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=20)  # a failure bound, not a speed target
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == f"inspector simulate: {name} received: stopped, {out} not written"
+    assert files(tmp_path) == []
+
+
+def test_simulate_interrupted_keeps_the_file_it_would_have_replaced(tmp_path):
+    """--overwrite replaces a file only when the new one is complete; stopping leaves the old one."""
+    from inspector.synth.dataset import write_dataset
+
+    out = tmp_path / "d.h5"
+    out.write_bytes(b"the old dataset")
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(out, 100, seed=0, overwrite=True, stop=stop)
+    assert out.read_bytes() == b"the old dataset" and files(tmp_path) == ["d.h5"]

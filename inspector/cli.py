@@ -464,13 +464,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from inspector.audit import audit, write_report
+    from inspector.audit import audit, check_model, write_report
 
     out = args.out or Path(f"audit_{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%S')}")
     if (out / "report.html").exists():
         raise InspectorError(f"{out}: already holds a report; choose another --out")
     if out.exists() and not out.is_dir():
         raise InspectorError(f"{out}: exists and is not a folder")
+    if not args.stored:
+        check_model(args.model)  # before any work: a model no task can load audits nothing
     bar = tqdm(total=0, unit="rec", desc="audit", disable=args.quiet)
 
     def progress(done: int, total: int) -> None:
@@ -485,27 +487,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    report = write_report(result, out)
-    s = result.summary
     for info in result.logs:
         if info.skipped:
             print(f"skipped {info.path}: {info.skipped}")
     for path, start, stop, error in result.failed_tasks:
         print(f"failed {path} records {start}-{stop - 1}: {error}")
-    if s is not None:
-        print(f"{s.records} records from {sum(1 for i in result.logs if not i.skipped)} logs ({result.mode}) in "
-              f"{result.seconds:.1f} s, {result.records_per_s:.0f} records/s on {result.workers} worker(s)")
-        for c in s.classes:
-            shares = s.influence_shares(c)
-            text = ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items() if v == v)
-            print(f"  {c:<8} {s.per_class[c]:>7}  mean m {s.mean_m(c):+.3f}  {text}")
-        if s.labelled:
-            print(f"engineer labels: {s.labelled}, agreeing {100 * s.label_accuracy:.1f}%")
-        if not args.stored:
-            print(f"re-computed {s.compared}, disagreeing with the stored prediction: {len(s.disagreements)}; "
-                  f"not re-runnable (views not kept): {s.not_rerunnable}")
+    if result.summary is None:  # the logs named are the input, and none of it could be used
+        raise InspectorError(_nothing_audited(result))
+    report = write_report(result, out)
+    s = result.summary
+    print(f"{s.records} records from {sum(1 for i in result.logs if not i.skipped)} logs ({result.mode}) in "
+          f"{result.seconds:.1f} s, {result.records_per_s:.0f} records/s on {result.workers} worker(s)")
+    for c in s.classes:
+        shares = s.influence_shares(c)
+        text = ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items() if v == v)
+        print(f"  {c:<8} {s.per_class[c]:>7}  mean m {s.mean_m(c):+.3f}  {text}")
+    if s.labelled:
+        print(f"engineer labels: {s.labelled}, agreeing {100 * s.label_accuracy:.1f}%")
+    if not args.stored:
+        print(f"re-computed {s.compared}, disagreeing with the stored prediction: {len(s.disagreements)}; "
+              f"not re-runnable (views not kept): {s.not_rerunnable}")
     print(f"report: {report}")
     return 0
+
+
+def _nothing_audited(result) -> str:
+    """Why an audit found no record to audit, in one line (the lines above it name each log)."""
+    failed = sorted({path for path, *_ in result.failed_tasks})
+    skipped = [i for i in result.logs if i.skipped]
+    if len(result.logs) == 1 and skipped:
+        info = skipped[0]
+        why = info.skipped if info.skipped.startswith(info.path) else f"{info.path}: {info.skipped}"
+        return f"nothing audited: {why}; no report written"
+    if len(result.logs) == 1 and failed:
+        return f"nothing audited: every record range of {failed[0]} failed (see above); no report written"
+    parts = [f"{len(skipped)} skipped"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
+    empty = len(result.logs) - len(skipped) - len(failed)
+    parts += [f"{empty} without records"] * bool(empty)
+    return f"nothing audited: of {len(result.logs)} log(s), {', '.join(parts)} (see above); no report written"
 
 
 def cmd_gui(args: argparse.Namespace) -> int:

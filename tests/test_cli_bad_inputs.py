@@ -266,3 +266,61 @@ def test_simulate_interrupted_keeps_the_file_it_would_have_replaced(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_dataset(out, 100, seed=0, overwrite=True, stop=stop)
     assert out.read_bytes() == b"the old dataset" and files(tmp_path) == ["d.h5"]
+
+
+# -- audit -----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    """A small log of real inspections."""
+    out = tmp_path_factory.mktemp("log") / "line.h5"
+    r = run("run", "--source-opt", "rate=0", "--max", "3", "--curves", "none", "--out", out)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+class _Planted:
+    """Unpickling this creates a file: the proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_audit_refuses_a_model_it_cannot_load_before_any_work(tmp_path, log):
+    import torch
+
+    evil = tmp_path / "evil.pt"
+    marker = tmp_path / "code-ran"
+    torch.save({"format": "inspector-model", "format_version": 1, "payload": _Planted(marker)}, evil)
+    out = tmp_path / "report"
+    r = run("audit", log, "--model", evil, "--scheduler", "none", "--out", out)
+    refused(r, evil, "refused", "would run code", command="audit")
+    assert not marker.exists() and not out.exists() and r.stdout == ""
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    refused(run("audit", log, "--model", junk, "--scheduler", "none", "--out", out), junk, "not a PyTorch checkpoint")
+    refused(run("audit", log, "--model", tmp_path / "none.pt", "--scheduler", "none", "--out", out),
+            "none.pt", "no such model file")
+    assert files(tmp_path) == ["evil.pt", "junk.pt"]
+
+
+def test_audit_that_audited_nothing_says_so_and_writes_no_report(tmp_path, log):
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(os.urandom(4096))
+    out = tmp_path / "report"
+    r = run("audit", broken, "--stored", "--scheduler", "none", "--quiet", "--out", out)
+    line = refused(r, broken, "nothing audited", "not an HDF5 file", "no report written", command="audit")
+    assert line.count(str(broken)) == 1
+    assert f"skipped {broken}" in r.stdout and not out.exists()
+
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    r = run("audit", broken, empty, "--stored", "--scheduler", "none", "--quiet", "--out", out)
+    refused(r, "nothing audited", "of 2 log(s), 2 skipped", command="audit")
+    assert not out.exists()
+    # one readable log among them is an audit, with the others named
+    r = run("audit", broken, log, "--stored", "--scheduler", "none", "--quiet", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert f"skipped {broken}" in r.stdout and (out / "report.html").exists()

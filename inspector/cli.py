@@ -454,8 +454,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     with stop_on_signals(pipeline.stop), StatusPrinter(pipeline, every=args.status_every) as printer:
         stats = pipeline.run()
-    for line in format_summary(stats, source):
+    for line in format_summary(stats, source, args.out):
         print(line)
+    if stats.inspected == 0 and not stats.stopped.endswith(" received"):  # not stopped by Ctrl-C or SIGTERM
+        print(f"inspector run: error: nothing inspected: source {args.source} gave no usable pair (bad frames "
+              f"{stats.bad_frames}, source errors {stats.source_errors}; {stats.stopped or 'ended'})", file=sys.stderr)
+        return 1
     return 1 if stats.stopped.startswith(("source failed", "writing")) else 0
 
 

@@ -90,8 +90,8 @@ class StatusPrinter:
             self.stream.flush()
 
 
-def format_summary(stats, source: Source) -> list[str]:
-    """The lines printed when a run ends."""
+def format_summary(stats, source: Source, out: Optional[Path] = None) -> list[str]:
+    """The lines printed when a run ends; `out` is where the log was asked for."""
     c = source.counters
     lines = [
         f"stopped: {stats.stopped or 'done'}",
@@ -103,6 +103,8 @@ def format_summary(stats, source: Source) -> list[str]:
     ]
     if stats.log_files:
         lines.append(f"written {stats.written} records to {', '.join(stats.log_files)}")
+    elif out is not None:
+        lines.append(f"no record, so no log created at {out}")
     else:
         lines.append("not logged (no --out)")
     if stats.last_error:

@@ -324,3 +324,72 @@ def test_audit_that_audited_nothing_says_so_and_writes_no_report(tmp_path, log):
     r = run("audit", broken, log, "--stored", "--scheduler", "none", "--quiet", "--out", out)
     assert r.returncode == 0, r.stderr
     assert f"skipped {broken}" in r.stdout and (out / "report.html").exists()
+
+
+# -- run: no empty log behind a run that inspected nothing ---------------------------------------------
+def _last_line(r):
+    assert "Traceback" not in r.stdout + r.stderr, r.stderr
+    return r.stderr.strip().splitlines()[-1]
+
+
+def test_run_failing_before_its_first_record_leaves_no_log_and_the_retry_works(tmp_path, line):
+    from inspector.images import write_image
+    from inspector.records import RecordReader
+
+    out = tmp_path / "line.h5"
+    shots = tmp_path / "shots"
+    r = run("run", "--source", "folder", "--source-opt", f"path={shots}", "--out", out)
+    assert r.returncode == 2 and _last_line(r) == f"inspector run: error: source folder: {shots}: no such folder"
+    assert not out.exists()
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not a video")
+    r = run("run", "--source", "video", "--source-opt", f"cam1={video}", "--source-opt", f"cam2={video}",
+            "--out", out)
+    assert r.returncode == 2 and str(video) in _last_line(r) and "cannot be opened" in _last_line(r)
+    assert not out.exists()
+
+    shots.mkdir()
+    s = line.render(line.draw(0, 3), 0)
+    write_image(shots / "a_cam1.png", s.raw1)
+    write_image(shots / "a_cam2.png", s.raw2)
+    r = run("run", "--source", "folder", "--source-opt", f"path={shots}", "--keep-all", "--out", out)
+    assert r.returncode == 0, r.stderr
+    with RecordReader(out) as log:
+        assert len(log) == 1 and log.closed_cleanly
+
+
+def test_run_whose_source_gave_only_bad_frames_exits_1_and_writes_nothing(tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    (shots / "a_cam1.png").write_bytes(b"not an image")
+    (shots / "a_cam2.png").write_bytes(b"not an image")
+    out = tmp_path / "line.h5"
+    r = run("run", "--source", "folder", "--source-opt", f"path={shots}", "--out", out)
+    assert r.returncode == 1, r.stderr
+    assert _last_line(r).startswith("inspector run: error: nothing inspected: source folder gave no usable pair "
+                                    "(bad frames 1")
+    assert f"no record, so no log created at {out}" in r.stdout
+    assert files(tmp_path) == ["shots", "shots/a_cam1.png", "shots/a_cam2.png"]
+
+
+def test_run_stopped_before_any_pair_leaves_no_log(tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    out = tmp_path / "line.h5"
+    proc = subprocess.Popen(INSPECTOR + ["run", "--source", "folder", "--source-opt", f"path={shots}",
+                                         "--source-opt", "watch=true", "--out", str(out), "--status-every", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for text in iter(proc.stderr.readline, ""):  # the status line: the run is waiting for pairs
+            if "inspected 0" in text:
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert "stopped: Ctrl-C received" in stdout and f"no record, so no log created at {out}" in stdout
+    assert "Traceback" not in stderr and not out.exists()

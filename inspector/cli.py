@@ -237,11 +237,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inspector.model.mvfn import ArchConfig
-    from inspector.model.train import TrainConfig, load_dataset, save_trained, train
+    from inspector.model.train import TrainConfig, check_split, load_dataset, save_trained, train
 
     out = Path(args.out)
     _refuse_to_replace(out, args.overwrite)
     data = load_dataset(args.data)
+    check_split(data, args.val_split)  # before the "training" line: nothing is trained
     arch = ArchConfig(arch=args.arch, view=args.view - 1, shared_branches=args.shared_branches)
     config = TrainConfig(
         epochs=args.epochs, batch=args.batch, seed=args.seed, device=args.device, val_split=args.val_split,

@@ -393,3 +393,30 @@ def test_run_stopped_before_any_pair_leaves_no_log(tmp_path):
     assert proc.returncode == 0, stderr
     assert "stopped: Ctrl-C received" in stdout and f"no record, so no log created at {out}" in stdout
     assert "Traceback" not in stderr and not out.exists()
+
+
+# -- train: a split that leaves a class without validation or training pairs -----------------------------
+def test_train_refuses_a_dataset_too_small_for_its_validation_split(tmp_path):
+    data = tmp_path / "d.h5"
+    assert run("simulate", "--n", "6", "--out", data, "--quiet").returncode == 0
+    out = tmp_path / "m.pt"
+    r = run("train", "--data", data, "--out", out, "--device", "cpu", "--quiet")
+    refused(r, data, "--val-split 0.15", "each class needs at least 4", "correct 2, missing 2, skewed 2",
+            command="train")
+    assert r.stdout == "" and files(tmp_path) == ["d.h5"]
+    # a larger share held out needs fewer pairs per class
+    r = run("train", "--data", data, "--out", out, "--val-split", "0.5", "--epochs", "1", "--device", "cpu",
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "nan" not in r.stdout.lower() and out.exists()
+
+
+@pytest.mark.parametrize("val_split, need", [(0.15, 4), (0.5, 2), (0.2, 3), (0.01, 51), (0.999, 501)])
+def test_the_fewest_pairs_per_class_leave_one_for_each_side(val_split, need):
+    from inspector.model.train import min_per_class, stratified_split
+
+    assert min_per_class(val_split) == need
+    for n, ok in ((need, True), (need - 1, False)):
+        labels = np.zeros(n, np.int64)
+        train, val = stratified_split(labels, val_split, np.random.default_rng(0))
+        assert (len(train) >= 1 and len(val) >= 1) == ok

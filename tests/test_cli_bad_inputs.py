@@ -420,3 +420,19 @@ def test_the_fewest_pairs_per_class_leave_one_for_each_side(val_split, need):
         labels = np.zeros(n, np.int64)
         train, val = stratified_split(labels, val_split, np.random.default_rng(0))
         assert (len(train) >= 1 and len(val) >= 1) == ok
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_a_folder_given_as_the_dataset_is_named_as_one(tmp_path, command):
+    folder = tmp_path / "data.h5"
+    folder.mkdir()
+    extra = ["--out", str(tmp_path / "m.pt")] if command == "train" else []
+    refused(run(command, "--data", folder, *extra), folder, "is a folder, not a dataset file", command=command)
+    assert files(tmp_path) == ["data.h5"]
+
+
+def test_debug_also_shows_where_a_bad_input_was_refused(tmp_path, capsys):
+    code = main(["--debug", "explain", str(tmp_path / "none.png"), str(tmp_path / "none.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback (most recent call last)" in err
+    assert err.strip().splitlines()[-1] == f"inspector explain: error: {tmp_path / 'none.png'}: no such image file"

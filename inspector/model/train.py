@@ -75,6 +75,8 @@ def file_sha256(path: str | Path) -> str:
 def load_dataset(path: str | Path) -> Dataset:
     """A dataset file with `view1`, `view2` (N×H×W×3 uint8), `label` and the attribute `classes`."""
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a folder, not a dataset file")
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
     try:

@@ -1,7 +1,8 @@
 """The `inspector` command line.
 
 Every subcommand reports bad input as one line naming the input and the
-problem, with a non-zero exit status; tracebacks are for bugs only.
+problem, with exit status 2. Anything else that goes wrong is a bug: one line
+saying so and exit status 1, with its traceback only under `inspector --debug`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Optional, Sequence
 from inspector import __version__
 from inspector.errors import InspectorError
 
+EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -33,33 +36,44 @@ def _grid_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _share(text: str) -> float:
+def _number(text: str, convert, ok, expected: str):
+    """`text` converted, or argparse's one-line refusal saying what was expected."""
     try:
-        v = float(text)
+        v = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+        v = None
+    if v is None or not ok(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return v
+
+
+def _share(text: str) -> float:
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
 
 
 def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+    return _number(text, int, lambda v: v > 0, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    # numpy's generators take no negative seed; refused here rather than deep in a run
+    return _number(text, int, lambda v: v >= 0, "a seed, an integer ≥ 0")
+
+
+def _positive_float(text: str) -> float:
+    import math
+
+    return _number(text, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 
 
 def _refuse_to_replace(out: Path, overwrite: bool) -> None:
     """An output that records refer to by sha256 (rig, model) is only replaced when asked."""
-    if out.exists() and not overwrite:
+    from inspector.files import check_output_file
+
+    if out.is_file() and not overwrite:
         raise InspectorError(f"{out}: already exists; records name it by its sha256, so pass --overwrite "
                              "only if nothing refers to the old one")
-    if not out.parent.is_dir():
-        raise InspectorError(f"{out}: folder {out.parent} does not exist")
+    check_output_file(out, overwrite=True)  # a folder, or a folder that does not exist
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -147,20 +161,33 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise InspectorError("simulate: --out is required (or --chessboards DIR for calibration images)")
-    from inspector.synth.dataset import write_dataset
+    from inspector.files import format_bytes
+    from inspector.signals import stop_on_signals
+    from inspector.synth.dataset import check_dataset_output, dataset_bytes, write_dataset
 
+    check_dataset_output(Path(args.out), args.n, line, raw=args.raw, overwrite=args.overwrite)
+    print(f"writing {args.n} pairs to {args.out}: at most {format_bytes(dataset_bytes(args.n, line, args.raw))} "
+          "(uncompressed; gzip makes simulated images about a third smaller)")
     t0 = time.perf_counter()
-    with tqdm(total=args.n, unit="pair", desc="simulate", disable=args.quiet) as bar:
-        write_dataset(
-            args.out,
-            args.n,
-            seed=args.seed,
-            hidden_share=args.hidden_share,
-            raw=args.raw,
-            line=line,
-            overwrite=args.overwrite,
-            progress=lambda done: bar.update(done - bar.n),
-        )
+    stops: list[str] = []  # why the user stopped it: "Ctrl-C received", "SIGTERM received"
+    try:
+        with stop_on_signals(stops.append), tqdm(total=args.n, unit="pair", desc="simulate",
+                                                  disable=args.quiet) as bar:
+            write_dataset(
+                args.out,
+                args.n,
+                seed=args.seed,
+                hidden_share=args.hidden_share,
+                raw=args.raw,
+                line=line,
+                overwrite=args.overwrite,
+                progress=lambda done: bar.update(done - bar.n),
+                stop=lambda: bool(stops),
+            )
+    except KeyboardInterrupt:
+        reason = stops[0] if stops else "Ctrl-C received"
+        print(f"inspector simulate: {reason}: stopped, {args.out} not written", file=sys.stderr)
+        return EXIT_TERMINATED if reason.startswith("SIGTERM") else EXIT_INTERRUPTED
     dt = time.perf_counter() - t0
     print(f"wrote {args.n} pairs to {args.out} in {dt:.1f} s ({args.n / dt:.0f} pairs/s)")
     return 0
@@ -210,11 +237,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inspector.model.mvfn import ArchConfig
-    from inspector.model.train import TrainConfig, load_dataset, save_trained, train
+    from inspector.model.train import TrainConfig, check_split, load_dataset, save_trained, train
 
     out = Path(args.out)
     _refuse_to_replace(out, args.overwrite)
     data = load_dataset(args.data)
+    check_split(data, args.val_split)  # before the "training" line: nothing is trained
     arch = ArchConfig(arch=args.arch, view=args.view - 1, shared_branches=args.shared_branches)
     config = TrainConfig(
         epochs=args.epochs, batch=args.batch, seed=args.seed, device=args.device, val_split=args.val_split,
@@ -246,6 +274,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from inspector.model.evaluate import accuracy_report, predict
     from inspector.model.train import load_dataset
 
+    if args.json:  # refused before the work, not after it
+        from inspector.files import check_output_file
+
+        check_output_file(Path(args.json), overwrite=args.overwrite)
     model = load_model(args.model, args.device)
     data = load_dataset(args.data)
     if tuple(data.classes) != tuple(model.classes):
@@ -262,8 +294,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(report.format())
     print(f"{len(data.labels) / dt:.0f} pairs/s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"model_sha256": model.sha256, "data_sha256": data.sha256,
-                                               **report.to_dict()}, indent=2))
+        from inspector.files import write_then_rename
+
+        text = json.dumps({"model_sha256": model.sha256, "data_sha256": data.sha256, **report.to_dict()}, indent=2)
+        write_then_rename(Path(args.json), lambda tmp: tmp.write_text(text))
     return 0
 
 
@@ -276,6 +310,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from inspector.images import read_image
     from inspector.model.checkpoint import load_model
 
+    if args.out:  # refused before the work, not after it
+        from inspector.explain.figure import figure_format
+        from inspector.files import check_output_file
+
+        check_output_file(Path(args.out), overwrite=args.overwrite)
+        figure_format(args.out)
     view1, view2 = read_image(args.view1), read_image(args.view2)
     rig = None
     if args.raw:
@@ -383,9 +423,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from inspector.model.checkpoint import resolve_device
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.plugins import PluginRegistry
-    from inspector.runner import (
-        StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source, stop_on_signals,
-    )
+    from inspector.runner import StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source
+    from inspector.signals import stop_on_signals
 
     registry = PluginRegistry.discover()
     source = open_source(registry, args.source, parse_key_values(args.source_opt))
@@ -416,8 +455,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     with stop_on_signals(pipeline.stop), StatusPrinter(pipeline, every=args.status_every) as printer:
         stats = pipeline.run()
-    for line in format_summary(stats, source):
+    for line in format_summary(stats, source, args.out):
         print(line)
+    if stats.inspected == 0 and not stats.stopped.endswith(" received"):  # not stopped by Ctrl-C or SIGTERM
+        print(f"inspector run: error: nothing inspected: source {args.source} gave no usable pair (bad frames "
+              f"{stats.bad_frames}, source errors {stats.source_errors}; {stats.stopped or 'ended'})", file=sys.stderr)
+        return 1
     return 1 if stats.stopped.startswith(("source failed", "writing")) else 0
 
 
@@ -426,13 +469,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from inspector.audit import audit, write_report
+    from inspector.audit import audit, check_model, write_report
 
     out = args.out or Path(f"audit_{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%S')}")
     if (out / "report.html").exists():
         raise InspectorError(f"{out}: already holds a report; choose another --out")
     if out.exists() and not out.is_dir():
         raise InspectorError(f"{out}: exists and is not a folder")
+    if not args.stored:
+        check_model(args.model)  # before any work: a model no task can load audits nothing
     bar = tqdm(total=0, unit="rec", desc="audit", disable=args.quiet)
 
     def progress(done: int, total: int) -> None:
@@ -447,27 +492,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    report = write_report(result, out)
-    s = result.summary
     for info in result.logs:
         if info.skipped:
             print(f"skipped {info.path}: {info.skipped}")
     for path, start, stop, error in result.failed_tasks:
         print(f"failed {path} records {start}-{stop - 1}: {error}")
-    if s is not None:
-        print(f"{s.records} records from {sum(1 for i in result.logs if not i.skipped)} logs ({result.mode}) in "
-              f"{result.seconds:.1f} s, {result.records_per_s:.0f} records/s on {result.workers} worker(s)")
-        for c in s.classes:
-            shares = s.influence_shares(c)
-            text = ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items() if v == v)
-            print(f"  {c:<8} {s.per_class[c]:>7}  mean m {s.mean_m(c):+.3f}  {text}")
-        if s.labelled:
-            print(f"engineer labels: {s.labelled}, agreeing {100 * s.label_accuracy:.1f}%")
-        if not args.stored:
-            print(f"re-computed {s.compared}, disagreeing with the stored prediction: {len(s.disagreements)}; "
-                  f"not re-runnable (views not kept): {s.not_rerunnable}")
+    if result.summary is None:  # the logs named are the input, and none of it could be used
+        raise InspectorError(_nothing_audited(result))
+    report = write_report(result, out)
+    s = result.summary
+    print(f"{s.records} records from {sum(1 for i in result.logs if not i.skipped)} logs ({result.mode}) in "
+          f"{result.seconds:.1f} s, {result.records_per_s:.0f} records/s on {result.workers} worker(s)")
+    for c in s.classes:
+        shares = s.influence_shares(c)
+        text = ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items() if v == v)
+        print(f"  {c:<8} {s.per_class[c]:>7}  mean m {s.mean_m(c):+.3f}  {text}")
+    if s.labelled:
+        print(f"engineer labels: {s.labelled}, agreeing {100 * s.label_accuracy:.1f}%")
+    if not args.stored:
+        print(f"re-computed {s.compared}, disagreeing with the stored prediction: {len(s.disagreements)}; "
+              f"not re-runnable (views not kept): {s.not_rerunnable}")
     print(f"report: {report}")
     return 0
+
+
+def _nothing_audited(result) -> str:
+    """Why an audit found no record to audit, in one line (the lines above it name each log)."""
+    failed = sorted({path for path, *_ in result.failed_tasks})
+    skipped = [i for i in result.logs if i.skipped]
+    if len(result.logs) == 1 and skipped:
+        info = skipped[0]
+        why = info.skipped if info.skipped.startswith(info.path) else f"{info.path}: {info.skipped}"
+        return f"nothing audited: {why}; no report written"
+    if len(result.logs) == 1 and failed:
+        return f"nothing audited: every record range of {failed[0]} failed (see above); no report written"
+    parts = [f"{len(skipped)} skipped"] * bool(skipped) + [f"{len(failed)} failed"] * bool(failed)
+    empty = len(result.logs) - len(skipped) - len(failed)
+    parts += [f"{empty} without records"] * bool(empty)
+    return f"nothing audited: of {len(result.logs)} log(s), {', '.join(parts)} (see above); no report written"
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -492,7 +554,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from inspector.plugins import PluginRegistry
     from inspector.runner import describe_plugins
 
-    for line in describe_plugins(PluginRegistry.discover(), verbose=args.verbose):
+    for line in describe_plugins(PluginRegistry.discover(), verbose=args.verbose, debug=args.debug):
         print(line)
     return 0
 
@@ -543,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of any error (for reporting a bug), not just its one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -557,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
         "camera the decision rests on, and the latency from the cameras to the explanation.",
     )
     p.add_argument("--n", type=_positive_int, default=12, help="number of cavities to inspect")
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulated line")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the simulated line")
     p.add_argument("--hidden-share", type=_share, default=0.25,
                    help="share of cavities hidden from one camera by glare or a fixture")
     p.add_argument("--rate", type=float, default=4.0, help="shots per second of the simulated line")
@@ -579,13 +643,13 @@ def build_parser() -> argparse.ArgumentParser:
         "calibration board images instead, for `inspector calibrate`.",
     )
     p.add_argument("--n", type=_positive_int, default=300, help="number of pairs (or board images per camera)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed")
     p.add_argument("--out", help="HDF5 file to write (refused if it exists, unless --overwrite)")
     p.add_argument("--hidden-share", type=_share, default=0.0,
                    help="share of samples whose decisive zone one camera cannot see (glare or fixture)")
     p.add_argument("--raw", action="store_true", help="also store the raw oblique camera images")
     p.add_argument("--tilt", type=float, default=30.0,
-                   help="camera tilt off vertical in degrees; other than 30 the line calibrates its own rig")
+                   help="camera tilt off vertical in degrees, 0 to 60; other than 30 the line calibrates its own rig")
     p.add_argument("--rig", help="rig file to map the views with (default: the shipped simulated-line rig)")
     p.add_argument("--chessboards", metavar="DIR", help="write N calibration board images per camera to DIR")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -607,11 +671,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera", nargs="+", action="append", metavar=("NAME", "IMAGE"),
                    help="a camera's name (1 or 2) followed by its chessboard images; give once per camera")
     p.add_argument("--board", default="9x6", help="inner corners of the board as COLSxROWS")
-    p.add_argument("--square-mm", type=float, required=True, help="side of one board square in mm")
+    p.add_argument("--square-mm", type=_positive_float, required=True, help="side of one board square in mm")
     p.add_argument("--out", required=True, help="rig file to write (JSON)")
     p.add_argument("--grid", type=_grid_size, default=(128, 128), help="IPM output size WIDTHxHEIGHT in pixels")
-    p.add_argument("--mm-per-px", type=float, default=0.375, help="IPM output resolution on the plane")
-    p.add_argument("--max-error", type=float, default=1.0, help="largest accepted RMS reprojection error (px)")
+    p.add_argument("--mm-per-px", type=_positive_float, default=0.375, help="IPM output resolution on the plane")
+    p.add_argument("--max-error", type=_positive_float, default=1.0, help="largest accepted RMS reprojection error (px)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing rig file")
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser(
@@ -631,10 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-split", type=float, default=0.15, help="share of each class held out for validation")
     p.add_argument("--epochs", type=_positive_int, default=14, help="most epochs to train")
     p.add_argument("--batch", type=_positive_int, default=64, help="batch size")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle schedule)")
+    p.add_argument("--lr", type=_positive_float, default=3e-3, help="peak learning rate (one-cycle schedule)")
     p.add_argument("--patience", type=_positive_int, default=4,
                    help="stop after this many epochs without a better validation loss")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and augmentation")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the split, initialisation and augmentation")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     p.add_argument("--arch", default="mvfn", choices=["mvfn", "single-view"], help="architecture")
     p.add_argument("--view", type=int, default=1, choices=[1, 2], help="camera of the single-view baseline")
@@ -654,7 +718,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
     p.add_argument("--batch", type=_positive_int, default=128, help="batch size")
-    p.add_argument("--json", help="also write the report as JSON to this file")
+    p.add_argument("--json", help="also write the report as JSON to this file (refused if it exists, unless "
+                   "--overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -675,7 +741,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class to explain (default: the predicted one)")
     p.add_argument("--model", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run")
-    p.add_argument("--out", help="write the figure (PNG) here")
+    p.add_argument("--out", help="write the figure here (PNG, or the format its extension names; refused if it "
+                   "exists, unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print the explanation as JSON instead of text")
     p.add_argument("--explainer", default="gradcam",
                    help="explainer plugin whose maps are the prior of the masks (`inspector plugins` lists them)")
@@ -692,7 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--per-class", type=_positive_int,
                    help="pairs per class (default: 100; 20 with --explainers)")
-    p.add_argument("--seed", type=int, default=2024, help="seed of the simulated pairs (not one used in training)")
+    p.add_argument("--seed", type=_seed, default=2024, help="seed of the simulated pairs (not one used in training)")
     p.add_argument("--hidden-share", type=_share, default=0.3,
                    help="share of pairs hidden from one camera by glare or a fixture")
     p.add_argument("--out", required=True, help="folder for the figures and summary.json")
@@ -741,8 +809,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-all", action="store_true",
                    help="never drop: the source waits while the model is busy (folders and video files)")
     p.add_argument("--max", type=_positive_int, help="stop after this many inspections")
-    p.add_argument("--seconds", type=float, help="stop after this many seconds")
-    p.add_argument("--status-every", type=float, help="seconds between status lines (default: 0.5 on a "
+    p.add_argument("--seconds", type=_positive_float, help="stop after this many seconds")
+    p.add_argument("--status-every", type=_positive_float, help="seconds between status lines (default: 0.5 on a "
                    "terminal, 5 otherwise)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.set_defaults(func=cmd_run)
@@ -811,7 +879,9 @@ def build_parser() -> argparse.ArgumentParser:
         "distribution and status. A plugin that fails to import is listed with its error; it never "
         "stops the others. Sources also list their options (for --source-opt).",
     )
-    p.add_argument("--verbose", action="store_true", help="show the traceback of each failure")
+    p.add_argument("--verbose", action="store_true",
+                   help="show the whole error of each failure, with the errors it came from "
+                   "(`inspector --debug plugins` also shows the traceback)")
     p.set_defaults(func=cmd_plugins)
 
     add_log_parser(sub)
@@ -837,17 +907,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception as `Type: first line of its message`, for a user who did not ask for a traceback."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    import traceback
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except InspectorError as exc:
+        if args.debug:
+            traceback.print_exc()
         print(f"inspector {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"inspector {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: a user gets one line; whoever reports it reruns with --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"inspector {args.command}: internal error: {_one_line(exc)} (run with --debug for the traceback)",
+                  file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def run_headless_demo(
     from inspector.explain import Explainer
     from inspector.model.checkpoint import load_model, resolve_device
     from inspector.pipeline import Pipeline, PipelineConfig
-    from inspector.runner import stop_on_signals
+    from inspector.signals import stop_on_signals
     from plugins.simulator_source import SimulatorSource
 
     device = resolve_device(device or "auto")

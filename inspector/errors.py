@@ -1,7 +1,8 @@
 """The one exception family that crosses the library boundary.
 
-The command line turns any `InspectorError` into a one-line message and a
-non-zero exit; anything else is a bug and keeps its traceback.
+The command line turns any `InspectorError` into a one-line message and exit
+status 2; anything else is a bug, reported as one line "internal error" (the
+traceback with `inspector --debug`).
 """
 
 

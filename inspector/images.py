@@ -13,6 +13,8 @@ from inspector.errors import ImageError
 def read_image(path: str | Path) -> np.ndarray:
     """The image at `path` as H×W×3 uint8 RGB (grey images are expanded to three channels)."""
     path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
     data = np.fromfile(str(path), dtype=np.uint8)  # imread cannot say *why* it failed; this can

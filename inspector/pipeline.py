@@ -212,13 +212,39 @@ class _Latency:
         return {k: (1e3 * float(np.mean(v)) if v else float("nan")) for k, v in self.values.items()}
 
 
+class _LogAtFirstRecord:
+    """The one log file of a run, created when its first record is written (as RotatingWriter creates
+    each of its files). A run that fails before any pair (a missing folder, an unreadable video) or is
+    stopped before one arrives leaves no empty log behind, which would only refuse the retry: a log is
+    never overwritten."""
+
+    def __init__(self, path: Path, create: Callable[[], RecordWriter]):
+        self.path = path
+        self._create = create
+        self.writer: Optional[RecordWriter] = None
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.path] if self.writer is not None else []
+
+    def append(self, rec: Inspection) -> int:
+        if self.writer is None:
+            self.writer = self._create()
+        return self.writer.append(rec)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 class Pipeline:
     """Runs a source through the rig, the model and the explainer into a log.
 
     source: an unopened `Source` (the pipeline opens and closes it). model: the
     classifier (from `inspector.load_model` or a model plugin). rig: needed when the
-    source delivers raw camera images. out: a log file (`.h5`) to create, a folder
-    to write rotating logs into, or None not to log. explainer: a prepared
+    source delivers raw camera images. out: a log file (`.h5`) to create (at the
+    first record: a run without one leaves no file), a folder to write rotating logs
+    into, or None not to log. explainer: a prepared
     explainer (default: `inspector.explain.Explainer(model)`). on_result and
     on_bad_frame are called on the model's thread for every inspection and every
     skipped frame.
@@ -342,7 +368,7 @@ class Pipeline:
             return None
         options = {"provenance": self.provenance(), "retention": self.retention}
         if self.out.suffix in (".h5", ".hdf5"):
-            return RecordWriter(self.out, layout, **options)
+            return _LogAtFirstRecord(self.out, lambda: RecordWriter(self.out, layout, **options))
         return RotatingWriter(self.out, "inspections", layout, max_records=self.rotate_records, **options)
 
     def run(self) -> RunStats:
@@ -377,8 +403,7 @@ class Pipeline:
                 with self._lock:
                     self._stats.dropped += discarded
                     if writer is not None:
-                        files = writer.files if isinstance(writer, RotatingWriter) else [writer.path]
-                        self._stats.log_files = tuple(str(f) for f in files)
+                        self._stats.log_files = tuple(str(f) for f in writer.files)
         return self.stats()
 
     def _inspect(self) -> None:

@@ -41,7 +41,8 @@ class Plugin:
     distribution: str  # "name version" of the package that declares it
     status: str = "not loaded"
     error: str = ""  # one line: exception type and message
-    details: str = ""  # the traceback, for `inspector plugins --verbose`
+    message: str = ""  # the whole error, every line, with the errors it came from (`plugins --verbose`)
+    details: str = ""  # the traceback, for `inspector --debug plugins`
     obj: Any = field(default=None, repr=False)
     entry_point: Optional[metadata.EntryPoint] = field(default=None, repr=False)
 
@@ -51,9 +52,24 @@ class Plugin:
 
     def fail(self, status: str, exc: BaseException) -> None:
         self.status = status
-        self.error = f"{type(exc).__name__}: {exc}".strip()
+        # One line in listings and in the errors of `run`; the rest is in `message`.
+        lines = str(exc).strip().splitlines() or [""]
+        self.error = f"{type(exc).__name__}: {lines[0]}".strip().rstrip(":") + (" …" if len(lines) > 1 else "")
+        self.message = _error_chain(exc)
         self.details = "".join(traceback.format_exception(exc))
         self.obj = None
+
+
+def _error_chain(exc: BaseException) -> str:
+    """`exc` and the exceptions it came from, each as `Type: message`, without the frames: what a user
+    can act on (a missing library, a bad path), where the traceback is for the plugin's author."""
+    parts, seen = [], set()
+    te: Optional[traceback.TracebackException] = traceback.TracebackException.from_exception(exc)
+    while te is not None and id(te) not in seen:
+        seen.add(id(te))
+        parts.append("".join(te.format_exception_only()).rstrip())
+        te = te.__cause__ or (None if te.__suppress_context__ else te.__context__)
+    return "\ncaused by: ".join(parts)
 
 
 def _distribution_of(ep: metadata.EntryPoint) -> str:

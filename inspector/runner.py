@@ -1,4 +1,5 @@
-"""From command-line choices to a running pipeline: plugins, model, rig, signals and a status line.
+"""From command-line choices to a running pipeline: plugins, model, rig and a status line (Ctrl-C
+and SIGTERM: `inspector.signals`).
 
 Shared by `inspector run` and the headless demo, so both run the same engine the
 GUI drives.
@@ -6,12 +7,10 @@ GUI drives.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import Optional, TextIO
 
 from inspector.acquisition import Source, option_help
 from inspector.errors import InspectorError
@@ -42,32 +41,6 @@ def load_rig_choice(path: Optional[str]):
     from calibration import Rig, load_default_rig
 
     return load_default_rig() if path is None else Rig.load(path)
-
-
-@contextmanager
-def stop_on_signals(stop: Callable[[str], None]):
-    """SIGINT and SIGTERM ask `stop` to end the run; a second Ctrl-C interrupts at once.
-
-    Only the main thread may set handlers; elsewhere (tests, the GUI's worker) nothing changes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    seen = []
-
-    def on_signal(signum, frame):
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        if seen and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        seen.append(signum)
-        stop(f"{name} received")
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 class StatusPrinter:
@@ -117,8 +90,8 @@ class StatusPrinter:
             self.stream.flush()
 
 
-def format_summary(stats, source: Source) -> list[str]:
-    """The lines printed when a run ends."""
+def format_summary(stats, source: Source, out: Optional[Path] = None) -> list[str]:
+    """The lines printed when a run ends; `out` is where the log was asked for."""
     c = source.counters
     lines = [
         f"stopped: {stats.stopped or 'done'}",
@@ -130,6 +103,8 @@ def format_summary(stats, source: Source) -> list[str]:
     ]
     if stats.log_files:
         lines.append(f"written {stats.written} records to {', '.join(stats.log_files)}")
+    elif out is not None:
+        lines.append(f"no record, so no log created at {out}")
     else:
         lines.append("not logged (no --out)")
     if stats.last_error:
@@ -137,8 +112,9 @@ def format_summary(stats, source: Source) -> list[str]:
     return lines
 
 
-def describe_plugins(registry: PluginRegistry, verbose: bool = False) -> list[str]:
-    """`inspector plugins`: every plugin with its status, distribution and error; source options."""
+def describe_plugins(registry: PluginRegistry, verbose: bool = False, debug: bool = False) -> list[str]:
+    """`inspector plugins`: every plugin with its status, distribution and error; source options.
+    verbose: a failure's whole error with its causes; debug: its traceback as well."""
     registry.load_all()
     lines = []
     for kind in ("sources", "models", "explainers"):
@@ -150,7 +126,9 @@ def describe_plugins(registry: PluginRegistry, verbose: bool = False) -> list[st
             lines.append(f"  {p.name:<14} {p.status:<17} {p.distribution:<22} {p.value}")
             if p.error:
                 lines.append(f"  {'':<14} error: {p.error}")
-            if verbose and p.details:
+            if verbose and p.message and p.message != p.error:
+                lines += ["    " + t for t in p.message.rstrip().splitlines()]
+            if debug and p.details:
                 lines += ["    " + t for t in p.details.rstrip().splitlines()]
             if kind == "sources" and p.ok and isinstance(p.obj, type) and issubclass(p.obj, Source):
                 for name, default, text in option_help(p.obj):

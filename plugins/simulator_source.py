@@ -70,6 +70,8 @@ class SimulatorSource(Source):
             raise SourceError(f"source simulator: cavities must be ≥ 1, got {o.cavities}")
         if not 0.0 <= o.hidden_share <= 1.0:
             raise SourceError(f"source simulator: hidden_share must be within [0, 1], got {o.hidden_share}")
+        if o.seed < 0:
+            raise SourceError(f"source simulator: seed must be ≥ 0, got {o.seed}")
         if o.count < 0 or o.prerender < 0:
             raise SourceError("source simulator: count and prerender must be ≥ 0")
         self.class_mix = parse_mix(o.mix)

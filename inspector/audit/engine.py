@@ -46,6 +46,22 @@ def _require_dask():
         raise AuditError(INSTALL_HINT) from None
 
 
+def check_model(model_path: Optional[str]) -> None:
+    """Load the model the tasks would load (on the CPU, once) and refuse it here if it cannot be: else
+    every task fails alike on its worker (a missing file, a checkpoint refused for the code its pickle
+    would run) and the audit reports nothing audited as if that were a finding."""
+    if model_path is None:
+        return  # the shipped model
+    from inspector.model import ModelError, load_model
+
+    if not Path(model_path).is_file():
+        raise AuditError(f"{model_path}: no such model file")
+    try:
+        load_model(model_path, device="cpu")
+    except ModelError as exc:
+        raise AuditError(str(exc)) from None
+
+
 def audit(
     paths: Iterable[str],
     *,
@@ -68,11 +84,11 @@ def audit(
     tasks finish; setting `cancel` stops the audit (finished tasks are kept). `client`: an existing
     dask.distributed Client to use as is. explainer: the explainer plugin re-runs use."""
     t0 = time.perf_counter()
+    if not stored:
+        check_model(model_path)
     logs = find_logs(paths)
     tasks, infos = plan(logs, recompute=not stored, model_path=model_path, device=device, chunk=chunk,
                         include_open=include_open, explainer=explainer)
-    if model_path is not None and not stored and not Path(model_path).is_file():
-        raise AuditError(f"{model_path}: no such model file")
     if not stored:
         from inspector.explain.explainers import explainer_names
 

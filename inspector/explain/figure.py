@@ -12,7 +12,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from inspector.errors import InspectorError
 from inspector.explain.engine import Explanation
+from inspector.files import write_then_rename
 
 CURVE_STYLE = (
     ("a1: both masked (1−p, p)", "#444444", "-"),
@@ -68,7 +70,20 @@ def explanation_figure(view1: np.ndarray, view2: np.ndarray, e: Explanation, tit
     return fig
 
 
-def save_explanation_figure(path: str | Path, view1, view2, e: Explanation, title: str = "") -> Path:
+def figure_format(path: str | Path) -> str:
+    """The image format a figure at `path` is written in, from its extension (none: PNG); refuses one
+    matplotlib cannot write, before anything is computed."""
     path = Path(path)
-    explanation_figure(view1, view2, e, title).savefig(path)
-    return path
+    ext = path.suffix[1:].lower() or "png"
+    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if ext not in formats:
+        raise InspectorError(f"{path}: cannot write a figure as .{ext} (formats: {', '.join(sorted(formats))})")
+    return ext
+
+
+def save_explanation_figure(path: str | Path, view1, view2, e: Explanation, title: str = "") -> Path:
+    """Draw the figure into `path`, under a temporary name renamed when complete. The format is named,
+    not left to the name: the temporary name has no image extension, and a name without one gets PNG."""
+    path = Path(path)
+    fig = explanation_figure(view1, view2, e, title)
+    return write_then_rename(path, lambda tmp: fig.savefig(tmp, format=figure_format(path)))

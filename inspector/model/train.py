@@ -75,6 +75,8 @@ def file_sha256(path: str | Path) -> str:
 def load_dataset(path: str | Path) -> Dataset:
     """A dataset file with `view1`, `view2` (N×H×W×3 uint8), `label` and the attribute `classes`."""
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a folder, not a dataset file")
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
     try:
@@ -107,6 +109,28 @@ def load_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{path}: labels outside 0..{len(classes) - 1}")
     data.sha256 = file_sha256(path)
     return data
+
+
+def min_per_class(val_split: float) -> int:
+    """The fewest pairs a class needs for `stratified_split` to hold at least one of them out for
+    validation and keep at least one for training."""
+    n = max(2, int(0.5 / val_split), int(0.5 / (1.0 - val_split)))  # below these, rounding gives 0
+    while not 1 <= int(round(n * val_split)) <= n - 1:
+        n += 1
+    return n
+
+
+def check_split(data: Dataset, val_split: float) -> None:
+    """Refuse a dataset whose split would leave a class without validation or training pairs: the
+    validation metrics would be NaN and the best epoch chosen on nothing."""
+    if not 0.0 < val_split < 1.0:
+        raise InspectorError(f"--val-split must be within (0, 1), got {val_split}")
+    need = min_per_class(val_split)
+    counts = np.bincount(data.labels, minlength=len(data.classes))
+    if counts.min() < need:
+        have = ", ".join(f"{c} {k}" for c, k in zip(data.classes, counts))
+        raise DatasetError(f"{data.path}: too few pairs to train with --val-split {val_split:g}: each class needs "
+                           f"at least {need} (one or more for validation, the rest for training); it has {have}")
 
 
 def stratified_split(labels: np.ndarray, val_split: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -188,10 +212,7 @@ def train(
 
     Deterministic for a seed on the CPU. `progress(iterable, **kw)` may wrap the batch loop (tqdm).
     """
-    if not 0.0 < config.val_split < 1.0:
-        raise InspectorError(f"--val-split must be within (0, 1), got {config.val_split}")
-    if len(data.labels) < 2 * len(data.classes):
-        raise DatasetError(f"{data.path}: {len(data.labels)} samples are too few to train on")
+    check_split(data, config.val_split)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

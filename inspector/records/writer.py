@@ -11,12 +11,9 @@ The format is capped at HDF5 1.10 (`inspector.hdf5_format`), so HDF5 1.10+ tools
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import os
-import signal
-import threading
 import zlib
 from pathlib import Path
 from typing import Optional
@@ -38,33 +35,11 @@ from inspector.records.schema import (
     Layout,
 )
 from inspector.records.writer_process import WriterProcess
+from inspector.signals import ctrl_c_after
 
 STATE_OPEN, STATE_CLOSED = 1, 2
 GROW = 64  # records the datasets' extents grow by at a time
 RETENTION = ("all", "nok-images")  # nok-images: keep views only for cavities not judged correct
-
-
-@contextlib.contextmanager
-def _ctrl_c_after():
-    """Hold a Ctrl-C that arrives inside HDF5 until the block is done, then raise it.
-
-    A KeyboardInterrupt raised in the middle of an HDF5 call can leave the library
-    hung; raised between records it only stops the loop, and closing still works.
-    Signal handlers can only be set from the main thread; elsewhere nothing changes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and previous is signal.default_int_handler:
-            raise KeyboardInterrupt
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)
 
 
 class RecordWriter:
@@ -205,7 +180,7 @@ class RecordWriter:
         values = self._values(rec)
         chunks = {name: self._compressed(values[name], level) for name, level in self._deflate.items()}
         n = self.count
-        with _ctrl_c_after():
+        with ctrl_c_after():
             if n + 1 > self._capacity:
                 # Extents grow in steps (readers count by `committed`, never by extent), so a
                 # record costs no resize of 21 datasets; close() trims them to the count.
@@ -233,7 +208,7 @@ class RecordWriter:
         """Mark the log cleanly closed and close it; safe to call twice."""
         if self._f is None:
             return
-        with _ctrl_c_after():
+        with ctrl_c_after():
             try:
                 for ds in self._ds.values():
                     ds.resize(self.count, axis=0)

@@ -4,7 +4,8 @@ Layout: `view1`, `view2` (N×H×W×3 uint8), `label` (N, class index; names in t
 attribute `classes`), `evidence` (N, fixed-length ASCII), per-sample geometry
 (`gap_mm`, `hidden_camera`, `hide`), and with `raw=True` the oblique camera
 images `raw1`, `raw2`. The file is written under a temporary name and renamed
-when complete, so an interrupted run never leaves a file that looks finished.
+when complete, so an interrupted run never leaves a file that looks finished;
+one stopped by its caller (Ctrl-C, SIGTERM) or by an error leaves no file at all.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -20,19 +22,47 @@ import numpy as np
 
 from inspector import __version__
 from inspector.errors import DatasetError
+from inspector.files import check_output_file, format_bytes
 from inspector.hdf5_format import PLAIN_LIBVER
+from inspector.signals import ctrl_c_after
 from inspector.synth.line import SimulatedLine, check_share
 from inspector.synth.scene import CLASSES, insert_gap
 
 FORMAT = "inspector-simulated-dataset"
 FORMAT_VERSION = 1
 BATCH = 64
+SAMPLE_FIELD_BYTES = 1 + 8 + 4 + 1 + 7  # label, evidence, gap_mm, hidden_camera, hide
+
+
+def dataset_bytes(n: int, line: SimulatedLine, raw: bool = False) -> int:
+    """The most bytes `write_dataset` takes for `n` samples: every image uncompressed, the per-sample
+    fields, and 1% for HDF5's chunk index and deflate's worst case. An upper bound, not an estimate:
+    gzip-1 makes simulated images only about a third smaller (their sensor noise does not compress),
+    and how much depends on the scenes."""
+    grid = line.rig.grid
+    w, h = line.config.image_size
+    per_sample = 2 * grid.height * grid.width * 3 + (2 * h * w * 3 if raw else 0) + SAMPLE_FIELD_BYTES
+    return int(n * per_sample * 1.01) + (1 << 20)
 
 
 def _create(f: h5py.File, name: str, n: int, shape: tuple, dtype, compress: bool) -> h5py.Dataset:
     kwargs = {"compression": "gzip", "compression_opts": 1} if compress else {}
     chunks = (1,) + shape if shape else (min(n, 4096),)
     return f.create_dataset(name, shape=(n,) + shape, dtype=dtype, chunks=chunks, **kwargs)
+
+
+def check_dataset_output(path: Path, n: int, line: SimulatedLine, *, raw: bool = False,
+                         overwrite: bool = False) -> None:
+    """What `write_dataset` refuses before it writes anything, for callers that want to know before
+    they start (a progress bar): a bad count, an existing file unless `overwrite`, a missing folder, a
+    file larger than the folder's free space could hold."""
+    if n <= 0:
+        raise DatasetError(f"--n must be positive, got {n}")
+    check_output_file(path, overwrite=overwrite, error=DatasetError)
+    need, free = dataset_bytes(n, line, raw), shutil.disk_usage(path.parent).free
+    if need > free:
+        raise DatasetError(f"{path}: {n:,} pairs take up to {format_bytes(need)}, but {path.absolute().parent} "
+                           f"has {format_bytes(free)} free")
 
 
 def write_dataset(
@@ -45,20 +75,18 @@ def write_dataset(
     line: Optional[SimulatedLine] = None,
     overwrite: bool = False,
     progress: Optional[Callable[[int], None]] = None,
+    stop: Optional[Callable[[], bool]] = None,
 ) -> Path:
     """Render `n` samples of the simulated line into an HDF5 file at `path`; returns the path.
 
-    `progress` is called with the number of samples finished after each batch.
+    Refused when `dataset_bytes` exceeds the free space of the folder. `progress` is called with
+    the number of samples finished after each batch. `stop` is asked between samples: when it
+    returns true, the partial file is removed and KeyboardInterrupt raised, as a Ctrl-C would.
     """
     path = Path(path)
-    if n <= 0:
-        raise DatasetError(f"--n must be positive, got {n}")
     check_share(hidden_share)
-    if path.exists() and not overwrite:
-        raise DatasetError(f"{path}: already exists; choose another name or pass --overwrite")
-    if not path.parent.is_dir():
-        raise DatasetError(f"{path}: folder {path.parent} does not exist")
     line = line or SimulatedLine()
+    check_dataset_output(path, n, line, raw=raw, overwrite=overwrite)
     grid = line.rig.grid
     view_shape = (grid.height, grid.width, 3)
     w, h = line.config.image_size
@@ -98,26 +126,39 @@ def write_dataset(
                 ds["raw1"] = _create(f, "raw1", n, (h, w, 3), np.uint8, True)
                 ds["raw2"] = _create(f, "raw2", n, (h, w, 3), np.uint8, True)
             for start in range(0, n, BATCH):
-                batch = list(line.samples(min(BATCH, n - start), seed=seed, hidden_share=hidden_share, start=start))
-                sl = slice(start, start + len(batch))
-                ds["view1"][sl] = np.stack([s.view1 for s in batch])
-                ds["view2"][sl] = np.stack([s.view2 for s in batch])
-                ds["label"][sl] = [CLASSES.index(s.label) for s in batch]
-                ds["evidence"][sl] = [s.evidence.encode() for s in batch]
-                ds["gap_mm"][sl] = [insert_gap(s.scene.insert, line.design) for s in batch]
-                hidden = [next((i + 1 for i, c in enumerate(s.scene.cameras) if c.hide), 0) for s in batch]
-                ds["hidden_camera"][sl] = hidden
-                ds["hide"][sl] = [(s.scene.cameras[k - 1].hide or "").encode() if k else b"" for s, k in zip(batch, hidden)]
-                if raw:
-                    ds["raw1"][sl] = np.stack([s.raw1 for s in batch])
-                    ds["raw2"][sl] = np.stack([s.raw2 for s in batch])
+                batch = []
+                # Asked per sample, not per batch: a batch takes a second or more to render.
+                for sample in line.samples(min(BATCH, n - start), seed=seed, hidden_share=hidden_share, start=start):
+                    if stop is not None and stop():
+                        raise KeyboardInterrupt
+                    batch.append(sample)
+                _write_batch(ds, batch, start, line, raw)
                 if progress:
                     progress(start + len(batch))
         os.replace(partial, path)
-    except BaseException:
+    except BaseException as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a folder that turned read-only
+            raise DatasetError(f"{path}: cannot write ({exc})") from None
         raise
     return path
+
+
+def _write_batch(ds: dict, batch: list, start: int, line: SimulatedLine, raw: bool) -> None:
+    # A KeyboardInterrupt inside an HDF5 call can hang the library: a Ctrl-C waits for the writes.
+    with ctrl_c_after():
+        sl = slice(start, start + len(batch))
+        ds["view1"][sl] = np.stack([s.view1 for s in batch])
+        ds["view2"][sl] = np.stack([s.view2 for s in batch])
+        ds["label"][sl] = [CLASSES.index(s.label) for s in batch]
+        ds["evidence"][sl] = [s.evidence.encode() for s in batch]
+        ds["gap_mm"][sl] = [insert_gap(s.scene.insert, line.design) for s in batch]
+        hidden = [next((i + 1 for i, c in enumerate(s.scene.cameras) if c.hide), 0) for s in batch]
+        ds["hidden_camera"][sl] = hidden
+        ds["hide"][sl] = [(s.scene.cameras[k - 1].hide or "").encode() if k else b"" for s, k in zip(batch, hidden)]
+        if raw:
+            ds["raw1"][sl] = np.stack([s.raw1 for s in batch])
+            ds["raw2"][sl] = np.stack([s.raw2 for s in batch])
 
 
 def read_dataset(path: str | Path) -> dict[str, np.ndarray]:

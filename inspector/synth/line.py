@@ -20,6 +20,9 @@ from inspector.synth.render import CameraView, SurfaceTexture, render_chessboard
 from inspector.synth.scene import CLASSES, CavityDesign, Scene, draw_scene
 
 DEFAULT_HIDDEN_SHARE = 0.0
+# Beyond this tilt the line's own chessboard images are too oblique for its calibration to pass (the
+# board is not found, or the reprojection error exceeds the limit), and there is no rig to map with.
+MAX_TILT_DEG = 60.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class LineConfig:
     design: CavityDesign = field(default_factory=CavityDesign)
     board_pattern: tuple[int, int] = (9, 6)
     board_square_mm: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.tilt_deg <= MAX_TILT_DEG:  # also refuses NaN
+            raise InspectorError(f"camera tilt must be within [0, {MAX_TILT_DEG:g}] degrees off vertical "
+                                 f"(the range the simulated line calibrates), got {self.tilt_deg:g}")
 
     def cameras(self) -> tuple[PinholeCamera, PinholeCamera]:
         w, h = self.image_size

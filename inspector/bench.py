@@ -120,6 +120,10 @@ def _gui(device=None) -> list[Row]:
         Row("gui", "event-loop latency, 99th percentile", d["latency_p99_ms"], "ms", "target < 100"),
         Row("gui", "event-loop latency, median", d["latency_median_ms"], "ms"),
         Row("gui", "views redrawn", d["redraws_per_s"], "per s", "capped at 10"),
+        Row("gui", "review view opens a log", d["review_open_s"], "s",
+            f"{d['review_records']:,} records; README: a tenth of a second"),
+        Row("gui", "review view sorts by m and filters by class", d["review_sort_filter_s"], "s",
+            f"{d['review_records']:,} records"),
     ]
 
 

@@ -23,12 +23,20 @@ def fresh_rig(boards):
     return calibrate_rig(boards, PATTERN, SQUARE)
 
 
+def _grid_plane_points(grid):
+    """The plane points (mm) of every IPM output pixel centre, N×2."""
+    xs, ys = grid.plane_coords()
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+def _grid_in_image(calib, grid):
+    """Where a calibration puts every IPM output pixel centre in its camera image (px), N×2."""
+    return cv2.perspectiveTransform(_grid_plane_points(grid)[None], calib.plane_to_image())[0]
+
+
 def _max_deviation_px(view, calib, grid):
     """Largest distance (px) between where the true camera and the rig put the grid's plane points."""
-    xs, ys = grid.plane_coords()
-    P = np.stack([xs.ravel(), ys.ravel()], axis=1)
-    est = cv2.perspectiveTransform(P[None], calib.plane_to_image())[0]
-    return np.abs(view.camera.project_plane(P) - est).max()
+    return np.abs(view.camera.project_plane(_grid_plane_points(grid)) - _grid_in_image(calib, grid)).max()
 
 
 def test_calibration_recovers_the_true_mapping(line, fresh_rig):
@@ -67,10 +75,16 @@ def test_textured_flat_scene_also_maps_faithfully(line):
 def test_shipped_rig_is_what_calibrate_produces(line, fresh_rig):
     shipped = load_default_rig()
     assert shipped.sha256 == hashlib.sha256(DEFAULT_RIG_PATH.read_bytes()).hexdigest()
+    assert shipped.grid == fresh_rig.grid
     for name, view in zip(("1", "2"), line.views):
         assert _max_deviation_px(view, shipped.camera(name), shipped.grid) <= 0.5
-        a, b = shipped.camera(name).image_to_plane, fresh_rig.camera(name).image_to_plane
-        np.testing.assert_allclose(a / a[2, 2], b / b[2, 2], rtol=1e-6, atol=1e-9)
+        # What the rig is for is where it sends the IPM grid, not its matrix elements: those near 5e-6
+        # move in their fourth digit between OpenCV releases while the mapping moves by 1e-5 px. The
+        # README promises the estimate within 0.05 px of the true mapping over the grid; the shipped
+        # rig and a fresh calibration must agree to that over every pixel of the 128×128 grid.
+        shipped_px = _grid_in_image(shipped.camera(name), shipped.grid)
+        fresh_px = _grid_in_image(fresh_rig.camera(name), shipped.grid)
+        assert np.linalg.norm(shipped_px - fresh_px, axis=1).max() <= 0.05
 
 
 def test_rig_round_trip_keeps_values_and_identity(fresh_rig, tmp_path):

@@ -18,6 +18,7 @@ from inspector.pipeline import LatestFrames, Pipeline, PipelineConfig, PipelineE
 from inspector.pipeline_bench import hook_count
 from inspector.records import RecordReader
 from plugins.simulator_source import SimulatorSource
+from waiting import HANG_S, returns_within
 
 
 @pytest.fixture(scope="module")
@@ -120,15 +121,25 @@ def test_latest_frames_keeps_the_newest_and_counts_what_it_drops():
     assert len(slot) == 3 and slot.dropped == 4
     assert slot.take(2, timeout=0) == [4, 5]
     assert slot.take(5, timeout=0) == [6]
-    t0 = time.monotonic()
-    assert slot.take(1, timeout=0.2) == [] and time.monotonic() - t0 < 2
-    # Blocking mode waits for room instead of dropping.
+    # An empty slot's take gives up with [] once its timeout passes: it returns rather than waiting
+    # for an item. Whether it returned is an event; the bound only catches a hang, whatever the load.
+    assert returns_within(lambda: slot.take(1, timeout=0.2)) == []
+    # Blocking mode waits for room instead of dropping: the put returns only after a take made room.
     for i in range(3):
         slot.put(i, block=True)
-    threading.Timer(0.3, lambda: slot.take(1, timeout=0)).start()
-    t0 = time.monotonic()
-    slot.put(99, block=True)
-    assert time.monotonic() - t0 >= 0.2 and slot.dropped == 4
+    room, returned, order = threading.Event(), threading.Event(), []
+
+    def put():
+        slot.put(99, block=True)
+        order.append(room.is_set())
+        returned.set()
+
+    threading.Thread(target=put, daemon=True).start()
+    returned.wait(0.3)  # time enough for a put that does not block to return before there is room
+    room.set()
+    assert slot.take(1, timeout=0) == [0]
+    assert returned.wait(HANG_S), "the blocked put did not return once there was room"
+    assert order == [True] and slot.dropped == 4
     assert slot.close() == 3 and slot.take(1, timeout=0) == []
 
 
@@ -232,8 +243,11 @@ def test_writing_failure_stops_the_run_and_keeps_the_written_records(tmp_path, m
 
 def test_stop_from_another_thread_finishes_the_batch_and_closes_the_log(tmp_path, model, rig, explainer):
     out = tmp_path / "stopped.h5"
-    pipe = Pipeline(SimulatorSource(rate=20, prerender=4), model, rig=rig, out=out, explainer=explainer)
-    threading.Timer(1.5, pipe.stop).start()
+    first = threading.Event()
+    pipe = Pipeline(SimulatorSource(rate=20, prerender=4), model, rig=rig, out=out, explainer=explainer,
+                    on_result=lambda result: first.set())
+    # Stop once something was inspected (an event, not a guess of how long that takes on this machine).
+    threading.Thread(target=lambda: first.wait(HANG_S) and pipe.stop(), daemon=True).start()
     stats = pipe.run()
     assert stats.stopped == "stopped" and stats.inspected > 0
     assert stats.written == stats.inspected  # what was inspected is logged
@@ -249,10 +263,10 @@ def test_limits_and_outputs(tmp_path, model, rig, explainer):
     assert stats.inspected == stats.written == 10 and stats.stopped == "10 inspections done"
     assert len(stats.log_files) == 3
     assert sum(len(RecordReader(f)) for f in stats.log_files) == 10
-    t0 = time.monotonic()
-    stats = Pipeline(SimulatorSource(rate=2), model, rig=rig, explainer=explainer,
-                     config=PipelineConfig(max_seconds=1.0)).run()
-    assert stats.stopped == "1 s elapsed" and time.monotonic() - t0 < 10
+    # max_seconds ends a run that would otherwise go on for ever (returns_within only catches a hang).
+    stats = returns_within(Pipeline(SimulatorSource(rate=2), model, rig=rig, explainer=explainer,
+                                    config=PipelineConfig(max_seconds=1.0)).run)
+    assert stats.stopped == "1 s elapsed"
     (tmp_path / "taken.h5").write_bytes(b"")
     with pytest.raises(PipelineError, match="taken.h5: already exists"):
         Pipeline(SimulatorSource(), model, rig=rig, out=tmp_path / "taken.h5", explainer=explainer)
@@ -307,12 +321,13 @@ def test_simulator_source_paces_drops_late_shots_and_ends():
             except EndOfSource:
                 break
         assert src.counters.delivered + src.counters.dropped == 40
-    fast = SimulatorSource(rate=0.5, cavities=1)
-    with fast:
-        fast.read(1.0)
-        t0 = time.monotonic()
-        assert fast.read(0.2) is None and time.monotonic() - t0 < 1.5  # the next shot is 2 s away
-        assert fast.counters.timeouts == 1
+    # The next shot is 100 s away: a read keeps to its 0.2 s timeout and returns None rather than
+    # waiting for the shot (one that waited would not return within the 60 s hang bound).
+    slow = SimulatorSource(rate=0.01, cavities=1)
+    with slow:
+        slow.read(1.0)
+        assert returns_within(lambda: slow.read(0.2)) is None
+        assert slow.counters.timeouts == 1
 
 
 def test_simulator_source_options_are_checked():

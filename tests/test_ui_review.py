@@ -6,7 +6,6 @@ import json
 import math
 import shutil
 import threading
-import time
 
 import h5py
 import numpy as np
@@ -22,6 +21,7 @@ from plugins.simulator_source import SimulatorSource  # noqa: E402
 from records_support import LAYOUT, make_record  # noqa: E402
 from ui.app_context import load_context  # noqa: E402
 from ui.review_view import ReviewView  # noqa: E402
+from waiting import HANG_S  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -176,11 +176,11 @@ def test_a_growing_log_is_followed(qtbot, view, tmp_path):
         assert view.model.rowCount() == 5 and view.following
         for i in range(5, 9):
             writer.append(make_record(i))
-        qtbot.waitUntil(lambda: view.model.rowCount() == 9, timeout=5000)
+        qtbot.waitUntil(lambda: view.model.rowCount() == 9, timeout=int(HANG_S * 1000))  # bounds a hang only
         assert _column(view, "#")[-1] == "8"
     finally:
         writer.close()
-    qtbot.waitUntil(lambda: not view.following, timeout=5000)
+    qtbot.waitUntil(lambda: not view.following, timeout=int(HANG_S * 1000))
     assert "closed" in view.info.text()
 
 
@@ -244,17 +244,45 @@ def test_a_100000_record_log_opens_without_reading_images(view, tmp_path, monkey
     records_read = []
     original = RecordReader.record
     monkeypatch.setattr(RecordReader, "record", lambda self, i: records_read.append(i) or original(self, i))
-    t0 = time.perf_counter()
+    # What opens a large log quickly is what it reads, so count that, not seconds (which a loaded
+    # machine stretches; `inspector bench --only gui` times the opening): every HDF5 read, by dataset.
+    reads = []
+    getitem = h5py.Dataset.__getitem__
+
+    def counted(self, args, *more, **options):
+        reads.append((self.name.lstrip("/"), args))
+        return getitem(self, args, *more, **options)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", counted)
     assert view.open_log(path)
-    opened = time.perf_counter() - t0
     assert view.model.rowCount() == n and records_read == [0]  # only the selected record's images
-    print(f"opened {n} records in {opened:.3f} s")
-    assert opened < 5.0, f"opening took {opened:.2f} s"
-    t0 = time.perf_counter()
+    images = {"view1", "view2"} | {f"cam_stage{j + 1}" for j in range(len(LAYOUT.stage_shapes))}
+    image_reads = [(name, args) for name, args in reads if name in images]
+    assert image_reads and all(_record_index(args) == 0 for _, args in image_reads), image_reads[:5]
+    per_field = {}
+    for name, args in reads:
+        if name not in images and isinstance(_first(args), slice):
+            start, stop, _ = _first(args).indices(n)
+            per_field[name] = per_field.get(name, 0) + stop - start
+    assert per_field and set(per_field.values()) == {n}  # each of the table's columns read once, in chunks
+    # Sorting and filtering work on the columns in memory: no column is read again, and images at
+    # most for the one record selected afterwards.
+    reads.clear()
     view.sort_by("m")
     view.filters.combos["class"].setCurrentText("missing")
-    assert time.perf_counter() - t0 < 2.0
+    assert not [(name, args) for name, args in reads if isinstance(_first(args), slice)]
+    assert len({_record_index(args) for name, args in reads if name in images}) <= 1, reads[:5]
     assert np.all(np.diff(view.model.cols["m"][view.model.order]) >= 0)
+
+
+def _first(args):
+    return args[0] if isinstance(args, tuple) else args
+
+
+def _record_index(args):
+    """The record an h5py selection reads, if it is one record (an integer first index)."""
+    first = _first(args)
+    return int(first) if isinstance(first, (int, np.integer)) else None
 
 
 RUN_APP = """

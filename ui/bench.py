@@ -5,7 +5,8 @@ as it goes (`rate=0`, pre-rendered pairs, four cavities per shot, not recording)
 A probe timer asks to fire every 10 ms; how much later than that each firing
 comes is the time the event loop could not react: a click or a repaint waits as
 long. `python -m ui.bench` prints the result as JSON (`inspector bench` runs it
-as a subprocess).
+as a subprocess), with how long the review view takes to open a 100,000-record
+log and to sort and filter it (the table reads only the scalar fields).
 """
 
 from __future__ import annotations
@@ -82,6 +83,59 @@ def bench_event_loop(seconds: float = 20.0, *, device: str = "auto", context=Non
     }
 
 
+def bench_review_open(n: int = 100_000, *, device: str = "cpu", context=None) -> dict:
+    """Seconds for the review view to open a log of `n` records of the line's shape, and to sort it
+    by m and filter it by class. The log is one written record grown to `n` with random scalar
+    fields; image chunks stay unwritten, which costs the table nothing since it never reads them."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import tempfile
+    from pathlib import Path
+
+    import h5py
+
+    from inspector.records import Inspection, Layout, RecordWriter
+    from ui.app import ensure_application
+    from ui.app_context import load_context
+    from ui.review_view import ReviewView
+
+    ensure_application()
+    context = context or load_context(device)
+    classes = tuple(context.model.classes)
+    stages = ((64, 64), (32, 32), (16, 16), (8, 8))
+    layout = Layout(classes=classes, view_shape=(128, 128, 3), stage_shapes=stages,
+                    p=tuple(float(v) for v in np.round(np.linspace(0, 1, 11), 10)))
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.h5"
+        view = np.zeros((128, 128, 3), np.uint8)
+        with RecordWriter(path, layout) as w:
+            w.append(Inspection(view1=view, view2=view, probs=np.full(len(classes), 1 / len(classes), np.float32),
+                                predicted=0, target=0, stage_maps=[[np.zeros(s, np.float32) for s in stages]] * 2,
+                                curves=np.zeros((3, 11), np.float32), m=0.0, influence="equal", timestamp=1.79e9))
+        with h5py.File(path, "r+") as f:
+            for name in layout.fields():
+                f[name].resize(n, axis=0)
+            f["predicted"][:] = rng.integers(0, len(classes), n)
+            f["m"][:] = rng.uniform(-0.5, 0.5, n).astype(np.float32)
+            f["timestamp"][:] = 1.79e9 + np.arange(n) * 0.1
+            f["probs"][:] = rng.dirichlet(np.ones(len(classes)), n).astype(np.float32)
+            f["committed"][0] = n
+        review = ReviewView(context)
+        try:
+            t0 = time.perf_counter()
+            if not review.open_log(path) or review.model.rowCount() != n:
+                raise RuntimeError(f"the review view did not open the {n}-record log")
+            opened = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            review.sort_by("m")
+            review.filters.combos["class"].setCurrentText(classes[1])
+            sorted_filtered = time.perf_counter() - t0
+        finally:
+            review.shutdown()
+            review.close()
+    return {"review_records": n, "review_open_s": round(opened, 3), "review_sort_filter_s": round(sorted_filtered, 3)}
+
+
 def _probe(app, seconds: float) -> list[float]:
     """Lateness (s) of each firing of a timer asked to fire every PROBE_MS, over `seconds`."""
     from PySide6 import QtCore
@@ -118,7 +172,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to measure (default 20)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     args = parser.parse_args(argv)
-    print(json.dumps(bench_event_loop(args.seconds, device=args.device), indent=2))
+    result = bench_event_loop(args.seconds, device=args.device)
+    result.update(bench_review_open(device=args.device))
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -918,21 +918,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    # "log close", not just "log": the line names the command the user typed.
+    command = " ".join(v for v in (args.command, getattr(args, "log_command", None)) if v)
     try:
         return int(args.func(args) or 0)
     except InspectorError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"inspector {args.command}: error: {exc}", file=sys.stderr)
+        print(f"inspector {command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"inspector {args.command}: interrupted", file=sys.stderr)
+        print(f"inspector {command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: a user gets one line; whoever reports it reruns with --debug
         if args.debug:
             traceback.print_exc()
         else:
-            print(f"inspector {args.command}: internal error: {_one_line(exc)} (run with --debug for the traceback)",
+            print(f"inspector {command}: internal error: {_one_line(exc)} (run with --debug for the traceback)",
                   file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -124,7 +124,7 @@ def test_open_logs_are_skipped_unless_asked(logs, tmp_path):
 
 
 def test_a_log_whose_writer_died_is_skipped_with_the_command_that_closes_it(tmp_path, capsys):
-    from test_log_close import killed_log
+    from writer_processes import killed_log
 
     path = tmp_path / "killed.h5"
     killed_log(path)

@@ -2,7 +2,6 @@
 written or lost, no traceback (that is for `inspector --debug`); interrupted commands leave no file."""
 
 import os
-import pickle
 import signal
 import subprocess
 import sys

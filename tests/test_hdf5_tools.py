@@ -12,8 +12,7 @@ from hdf5_tools_support import assert_tools_read, dumped, run
 from inspector.records import RecordReader
 from inspector.synth.dataset import write_dataset
 from records_support import LAYOUT
-from test_log_close import close, killed_log
-from test_records import write_log
+from writer_processes import close_log_command as close, killed_log, write_log
 
 LOG_DATASETS = tuple(LAYOUT.fields()) + ("committed", "state")
 

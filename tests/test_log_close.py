@@ -1,9 +1,6 @@
 """`inspector log close`: a log whose writer died becomes a cleanly closed log, and nothing else is touched."""
 
-import signal
-import subprocess
 import sys
-import textwrap
 from dataclasses import replace
 
 import h5py
@@ -14,12 +11,7 @@ from inspector.records import RecordReader
 from inspector.records.superblock import Superblock, lookup3
 from inspector.records.writer_process import WriterProcess
 from records_support import LAYOUT, assert_same, make_record
-from test_records import HERE, _wait_for, _writer, write_log
-
-
-def close(path, *options):
-    return subprocess.run([sys.executable, "-m", "inspector.cli", "log", "close", str(path), *options],
-                          capture_output=True, text=True, timeout=300)
+from writer_processes import close_log_command as close, killed_log, start_writer, wait_for_records, write_log
 
 
 def assert_refused(result, *words):
@@ -27,29 +19,6 @@ def assert_refused(result, *words):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
     for word in words:
         assert word in result.stderr, result.stderr
-
-
-def killed_log(path, at_least=5, prelude=""):
-    """A log whose writer was SIGKILLed after at least `at_least` records; returns the count then."""
-    proc = _writer(path, 100_000, 0.001, end="") if not prelude else subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            sys.path.insert(0, {str(HERE)!r})
-            {prelude}
-            from inspector.records import RecordWriter
-            from records_support import LAYOUT, make_record
-            w = RecordWriter({str(path)!r}, LAYOUT)
-            for i in range(100_000):
-                w.append(make_record(i))
-                time.sleep(0.001)
-            """)])
-    try:
-        _wait_for(path, at_least)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    with RecordReader(path) as r:
-        return len(r)
 
 
 def assert_closed(path, n):
@@ -99,9 +68,9 @@ def test_a_file_shorter_than_its_recorded_end_is_extended_with_zeros(tmp_path):
 
 def test_close_is_refused_while_the_writer_runs(tmp_path):
     path = tmp_path / "log.h5"
-    proc = _writer(path, 5, 0, end="time.sleep(600)")
+    proc = start_writer(path, 5, 0, end="time.sleep(600)")
     try:
-        _wait_for(path, 5)
+        wait_for_records(path, 5)
         with RecordReader(path) as r:
             assert r.writer_state == "writing" and r.writer.pid == proc.pid
         before = path.read_bytes()

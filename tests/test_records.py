@@ -1,10 +1,8 @@
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -12,15 +10,7 @@ import pytest
 
 from inspector.records import RecordReader, RecordWriter, RecordsError
 from records_support import LAYOUT, assert_same, make_record
-
-HERE = Path(__file__).parent
-
-
-def write_log(path, n, **kwargs):
-    with RecordWriter(path, LAYOUT, provenance={"model_sha256": "ab" * 32}, **kwargs) as w:
-        for i in range(n):
-            w.append(make_record(i))
-    return path
+from writer_processes import HERE, start_writer, wait_for_records, write_log
 
 
 def test_round_trip(tmp_path):
@@ -95,45 +85,11 @@ def test_writer_never_overwrites(tmp_path):
         RecordWriter(tmp_path / "no" / "log.h5", LAYOUT)
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys, time
-    sys.path.insert(0, {tests!r})
-    from inspector.records import RecordWriter
-    from records_support import LAYOUT, make_record
-    w = RecordWriter({path!r}, LAYOUT)
-    for i in range({n}):
-        w.append(make_record(i))
-        time.sleep({pause})
-    {end}
-    """
-)
-
-
-def _writer(path, n, pause, end="w.close()"):
-    code = WRITER.format(tests=str(HERE), path=str(path), n=n, pause=pause, end=end)
-    return subprocess.Popen([sys.executable, "-c", code])
-
-
-def _wait_for(path, at_least, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            try:
-                with RecordReader(path) as r:
-                    if len(r) >= at_least:
-                        return len(r)
-            except RecordsError:
-                pass
-        time.sleep(0.05)
-    raise AssertionError(f"the writer did not reach {at_least} records")
-
-
 def test_sigkill_mid_run_loses_nothing_committed(tmp_path):
     path = tmp_path / "log.h5"
-    proc = _writer(path, 100_000, 0.001, end="")
+    proc = start_writer(path, 100_000, 0.001, end="")
     try:
-        _wait_for(path, 25)
+        wait_for_records(path, 25)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -149,9 +105,9 @@ def test_sigkill_mid_run_loses_nothing_committed(tmp_path):
 
 def test_reader_follows_a_growing_log(tmp_path):
     path = tmp_path / "log.h5"
-    proc = _writer(path, 40, 0.02)
+    proc = start_writer(path, 40, 0.02)
     try:
-        _wait_for(path, 1)
+        wait_for_records(path, 1)
         seen = []
         with RecordReader(path) as r:
             deadline = time.monotonic() + 60
@@ -313,7 +269,7 @@ def test_ctrl_c_leaves_a_cleanly_closed_log(tmp_path):
                 time.sleep(0.001)
         """)
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
-    _wait_for(path, 10)
+    wait_for_records(path, 10)
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=30)

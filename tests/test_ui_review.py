@@ -185,8 +185,7 @@ def test_a_growing_log_is_followed(qtbot, view, tmp_path):
 
 
 def test_a_log_whose_writer_died_names_the_command_that_closes_it(qtbot, view, tmp_path):
-    from test_log_close import killed_log
-    from test_records import _wait_for, _writer
+    from writer_processes import killed_log, start_writer, wait_for_records
 
     dead = tmp_path / "dead.h5"
     n = killed_log(dead)
@@ -197,9 +196,9 @@ def test_a_log_whose_writer_died_names_the_command_that_closes_it(qtbot, view, t
 
     # A writer that dies while its log is followed: the note appears, following stops.
     path = tmp_path / "followed.h5"
-    proc = _writer(path, 3, 0, end="time.sleep(600)")
+    proc = start_writer(path, 3, 0, end="time.sleep(600)")
     try:
-        _wait_for(path, 3)
+        wait_for_records(path, 3)
         assert view.open_log(path) and view.following and not view.writer_note.isVisible()
     finally:
         proc.kill()

@@ -18,7 +18,6 @@ open again, for `log close` to close again.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 

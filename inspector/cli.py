@@ -26,6 +26,14 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a refused command line is one line like every other bad input (argparse's own
+    usage block buried the reason under the synopsis); `--help` still shows the usage."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (`{self.prog} --help` says more)\n")
+
+
 def _grid_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -596,7 +604,7 @@ def add_log_parser(sub) -> None:
 
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="inspector",
         formatter_class=_Formatter,
         description=(

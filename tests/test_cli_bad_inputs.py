@@ -38,11 +38,12 @@ def refused(r, *names, code=2, command=None):
 
 
 def refused_by_argparse(r, option, text):
-    """argparse's refusal: its usage lines, then one line naming the option and the problem; exit 2."""
+    """argparse's refusal: one line naming the option and the problem; exit 2."""
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
-    last = r.stderr.strip().splitlines()[-1]
-    assert f"error: argument {option}: " in last and text in last, last
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert f"error: argument {option}: " in lines[0] and text in lines[0], lines[0]
 
 
 def files(folder):

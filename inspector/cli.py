@@ -735,11 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="explain one pair: class probabilities, Grad-CAM per view and stage, curves, m, influence",
         formatter_class=_Formatter,
-        description="Explain the model's decision on one pair of views with seed 000's method: Grad-CAM of "
+        description="Explain the model's decision on one pair of views with Tilgner et al.'s method: Grad-CAM of "
         "the target class at the four stages of each view's branch, occlusion masks from the "
         "stage-4 maps, the masked-input curves a1 (both views), a2 (camera 1 masked), a3 (camera 2 "
         "masked), m = mean(a2 − a3) and the camera the decision rests on (|m| < 0.02: equal). "
-        "Prints probabilities, target, m and influence; --out draws the figure of seed 000's Fig. 4.",
+        "Prints probabilities, target, m and influence; --out draws the figure of Tilgner et al.'s Fig. 4.",
     )
     p.add_argument("view1", help="camera 1's image (a view on the cavity plane, or raw with --raw)")
     p.add_argument("view2", help="camera 2's image")
@@ -779,7 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explainers", metavar="NAME,NAME,...",
                    help="compare these explainers on the same pairs instead (e.g. gradcam,hirescam,gradcampp,"
                    "scorecam,rise): runtime, drop %%, increase %%, deletion and insertion AUC per camera and "
-                   "coupled, seed 000's curves and m, agreement with the ground truth; writes comparison.json, "
+                   "coupled, Tilgner et al.'s curves and m, agreement with the ground truth; writes comparison.json, "
                    "comparison.md and figures")
     p.set_defaults(func=cmd_study)
 

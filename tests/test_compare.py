@@ -31,7 +31,7 @@ def test_comparison_table_json_and_figures(model, tmp_path, line):
     text = format_comparison(c)
     md = markdown_comparison(c)
     for row in ("runtime: maps, ms/pair", "drop % (camera 1)", "increase % (both)", "deletion AUC (camera 2)",
-                "insertion AUC (both)", "seed 000 mean a2", "influence = ground truth"):
+                "insertion AUC (both)", "Tilgner et al. mean a2", "influence = ground truth"):
         assert row in text and row in md
     assert md.splitlines()[0] == "| metric | gradcam | hirescam | gradcam-fused |"
     paths = write_comparison(c, tmp_path / "cmp")

@@ -1,4 +1,4 @@
-"""The masked-input curves a1, a2, a3 of one cavity (seed 000, Fig. 4 bottom)."""
+"""The masked-input curves a1, a2, a3 of one cavity (Tilgner et al., Fig. 4 bottom)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ CURVES = (
     ("a3 cam 2 masked", "#d62728"),
 )
 TOOLTIP = (
-    "Probability of the explained class while the most influential positions are occluded (seed 000):\n"
+    "Probability of the explained class while the most influential positions are occluded (Tilgner et al.):\n"
     "a1: camera 1 keeps its top 1−p, camera 2 loses its top p (both masked)\n"
     "a2: camera 1 loses its top p, camera 2 untouched\n"
     "a3: camera 2 loses its top p, camera 1 untouched\n"

@@ -1,4 +1,4 @@
-"""Explanations of the MVFN's decisions: seed 000's Grad-CAM masks, curves and camera influence.
+"""Explanations of the MVFN's decisions: Tilgner et al.'s Grad-CAM masks, curves and camera influence.
 
 Other explainers (HiResCAM, Grad-CAM++, XGrad-CAM, LayerCAM, Score-CAM, RISE, a fused
 prior) start by registry name with `start_explainer`; `metrics` measures how faithful

@@ -78,7 +78,7 @@ def method_flops(model, x1: torch.Tensor, x2: torch.Tensor, n_p: int) -> dict[st
 
 
 def naive_explain(model, x1: torch.Tensor, x2: torch.Tensor, grid: np.ndarray) -> np.ndarray:
-    """Seed 000's method the straightforward way with captum; returns the curves (3, P)."""
+    """Tilgner et al.'s method the straightforward way with captum; returns the curves (3, P)."""
     from captum.attr import LayerAttribution, LayerGradCam
 
     with torch.no_grad():

@@ -1,11 +1,12 @@
-"""Choosing an explainer: the same simulated pairs under several explainers, compared as seed 004 compares.
+"""Choosing an explainer: the same simulated pairs under several explainers, compared as Sattarzadeh et al.
+compare explainers in the SISE paper.
 
 For each explainer, on the same pairs and in the same run: the explanations with
-their runtime per pair (maps, and maps plus seed 000's curves, from the engine's
+their runtime per pair (maps, and maps plus Tilgner et al.'s curves, from the engine's
 own timings; the best of `rounds` rounds on the first batch, the explainers taking
 turns, so that load from elsewhere on a shared machine does not land on one
 explainer alone), the faithfulness metrics of `metrics` on each explanation's mask
-prior, seed 000's own measures (mean curves a1–a3, |m|) and how often the
+prior, Tilgner et al.'s own measures (mean curves a1–a3, |m|) and how often the
 influence names the camera that the simulator says is the only one to see the
 cavity. A table of metric × method, JSON of everything, and figures of the same
 pairs under every explainer.
@@ -141,8 +142,8 @@ def _rows(c: Comparison) -> list[tuple[str, str, list[float]]]:
         rows += [(f"{label} ({s})", better, [float(v[i]) for v in values]) for i, s in enumerate(SETTINGS)]
     means = [_curve_means(r) for r in c.runs]
     for i, (curve, _, _) in enumerate(CURVE_STYLE):
-        rows.append((f"seed 000 mean {curve.split(':')[0]}", "↓", [float(m[i]) for m in means]))
-    rows.append(("seed 000 mean |m|", "", [float(np.nanmean([abs(e.m) for e in r.explanations])) for r in c.runs]))
+        rows.append((f"Tilgner et al. mean {curve.split(':')[0]}", "↓", [float(m[i]) for m in means]))
+    rows.append(("Tilgner et al. mean |m|", "", [float(np.nanmean([abs(e.m) for e in r.explanations])) for r in c.runs]))
     hidden = int(np.isin(c.evidence, ("camera 1", "camera 2")).sum())
     rows.append((f"influence = ground truth, % (n = {hidden})", "↑",
                  [100 * (r.study["hidden_agreement_overall"] if r.study["hidden_agreement_overall"] is not None

@@ -1,4 +1,4 @@
-"""Masked-input curves a1, a2, a3 (seed 000, steps 3–5) for a batch of pairs.
+"""Masked-input curves a1, a2, a3 (Tilgner et al., steps 3–5) for a batch of pairs.
 
 a1(p) on (I1⊙M1(1−p), I2⊙M2(p)), a2(p) on (I1⊙M1(p), I2), a3(p) on (I1, I2⊙M2(p)):
 the target class's softmax probability. A mask is fixed by how many positions

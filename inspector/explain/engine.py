@@ -29,7 +29,7 @@ from inspector.explain.gradcam import cam_from, grad_cams, resize_maps
 from inspector.explain.masks import occlusion_ranks
 from inspector.model.checkpoint import resolve_device
 
-EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (seed 000)
+EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (Tilgner et al.)
 DEFAULT_P = np.round(np.linspace(0.0, 1.0, 11), 10)
 VIEW_NAMES = ("camera 1", "camera 2")
 PRIORS = ("stage4", "fused")  # which map the occlusion masks are drawn from
@@ -87,7 +87,7 @@ class Explanation:
 
 
 def influence_of(m: float) -> str:
-    """Seed 000: |m| < 0.02 equal; m < 0 camera 1 had more influence; m > 0 camera 2."""
+    """Tilgner et al.: |m| < 0.02 equal; m < 0 camera 1 had more influence; m > 0 camera 2."""
     if abs(m) < EQUAL_BAND:
         return "equal"
     return "camera 1" if m < 0 else "camera 2"
@@ -154,7 +154,7 @@ class Explainer:
     (exact up to rounding, and faster); with False the model itself is used, put in
     eval mode for each call and restored after. channels_last: NHWC memory layout
     (default: on the CPU, where oneDNN's convolutions run it about 1.5× faster).
-    prior: "stage4" (seed 000: the masks come from each view's stage-4 map) or "fused"
+    prior: "stage4" (Tilgner et al.: the masks come from each view's stage-4 map) or "fused"
     (from `fusion.block_fusion` of its four stage maps).
     """
 
@@ -305,6 +305,8 @@ class Explainer:
         maps_np = [[m.float().cpu().numpy() for m in view] for view in stage_maps]
         result = []
         for b in range(B):
+            # m = (1/P) Σ_p (a2(p) − a3(p)) (Tilgner et al.): camera 1 masked minus camera 2 masked, so
+            # m < 0 means masking camera 1 cost more confidence, i.e. camera 1 had more influence.
             m = float(np.mean(curves[b, 1] - curves[b, 2])) if want[b] else float("nan")
             notes = []
             for v, n in enumerate((n1[b], n2[b])):
@@ -349,7 +351,7 @@ class Explainer:
 
 
 def explain_pair(model: nn.Module, view1, view2, *, target=None, p=None, device=None) -> Explanation:
-    """Explain one pair (H×W×3 uint8 RGB or float32 in [0, 1]) with seed 000's method.
+    """Explain one pair (H×W×3 uint8 RGB or float32 in [0, 1]) with Tilgner et al.'s method.
 
     target: class name or index (default: the predicted class); p: the grid of
     proportions (default 0, 0.1, …, 1).

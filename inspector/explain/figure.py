@@ -1,4 +1,4 @@
-"""Figures of explanations, after seed 000's Fig. 4: per view the image and its four stage
+"""Figures of explanations, after Tilgner et al.'s Fig. 4: per view the image and its four stage
 heatmaps overlaid, and the three curves with m in the title.
 
 Matplotlib's object API with the Agg canvas: no pyplot, so no global figure state.

@@ -1,4 +1,5 @@
-"""Block-wise fusion of the four stage maps into one, in the spirit of SISE's fusion module (seed 004, phase 4).
+"""Block-wise fusion of the four stage maps into one, in the spirit of SISE's fusion module
+(Sattarzadeh et al., phase 4).
 
 SISE visualises the last layer of every block (before each downsampling) and
 cascades the maps from the deepest block to the shallowest: the deeper, more

@@ -1,4 +1,4 @@
-"""Occlusion masks from a heatmap (seed 000, step 2 of the method).
+"""Occlusion masks from a heatmap (Tilgner et al., step 2 of the method).
 
 Threshold τ = max(L̂)/4; the positions with L̂ > τ (strictly), sorted by value
 descending (stable: ties keep row-major order); the first floor(p·N + 0.5) of

@@ -1,6 +1,6 @@
 """Faithfulness of explanations, measured on the model: how P(c) answers to what a map ranks first.
 
-- **Drop % and increase %** (seed 004, after Grad-CAM++): keep only the top 15 % of
+- **Drop % and increase %** (Sattarzadeh et al., SISE, after Grad-CAM++): keep only the top 15 % of
   the map's pixels and set the rest to black (0 in every channel of the raw image);
   Y = P(c | pair), O = P(c | masked pair). Average drop = mean_i max(0, Y_i − O_i)/Y_i · 100
   (lower is better); increase = share of pairs with O_i > Y_i · 100 (higher is better).
@@ -32,7 +32,7 @@ from inspector.explain.perturb import PairScorer
 from inspector.model.checkpoint import resolve_device
 
 SETTINGS = ("camera 1", "camera 2", "both")
-TOP_SHARE = 0.15  # seed 004: drop and increase keep the top 15 % of the map
+TOP_SHARE = 0.15  # Sattarzadeh et al. (SISE): drop and increase keep the top 15 % of the map
 DEFAULT_STEPS = 16
 
 

@@ -1,4 +1,4 @@
-"""The paper's dataset study (seed 000, section III) on the simulated line.
+"""The paper's dataset study (Tilgner et al., section III) on the simulated line.
 
 N pairs per class are explained; per class this reports the distribution of m,
 the share of camera 1 / camera 2 / equal, mean curves with their spread, and

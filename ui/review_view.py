@@ -234,7 +234,7 @@ class ReviewView(QtWidgets.QWidget):
         r = self.reader
         if r is None:
             return
-        state = ("closed" if r.closed_cleanly else "writer stopped without closing" if self.writer_note.isVisible()
+        state = ("closed" if r.closed_cleanly else "writer stopped without closing" if not self.writer_note.isHidden()
                  else "being written: following")
         shown = self.model.rowCount()
         self.info.setText(f"{r.path.name} · {len(r)} records ({shown} shown) · {state}")

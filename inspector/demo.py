@@ -27,7 +27,8 @@ def run_headless_demo(
     and emit one line per cavity; returns how many verdicts match the simulator's truth."""
     from calibration import load_default_rig
     from inspector.explain import Explainer
-    from inspector.model.checkpoint import load_model, resolve_device
+    from inspector.devices import resolve_device
+    from inspector.model.checkpoint import load_model
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.signals import stop_on_signals
     from plugins.simulator_source import SimulatorSource

@@ -43,7 +43,8 @@ def load_context(
     device: str = "auto", *, registry=None, model_path: Optional[str] = None, rig_path: Optional[str] = None
 ) -> AppContext:
     from calibration.rig import DEFAULT_RIG_PATH
-    from inspector.model.checkpoint import DEFAULT_MODEL_PATH, resolve_device
+    from inspector.devices import resolve_device
+    from inspector.model.checkpoint import DEFAULT_MODEL_PATH
     from inspector.plugins import PluginRegistry
     from inspector.runner import load_model_choice, load_rig_choice
 

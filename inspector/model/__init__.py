@@ -1,6 +1,6 @@
 """The multi-view fusion network, its training, and checkpoints (with the shipped default model)."""
 
-from inspector.model.checkpoint import DEFAULT_MODEL_PATH, ModelError, load_model, resolve_device, save_checkpoint
+from inspector.model.checkpoint import DEFAULT_MODEL_PATH, ModelError, load_model, save_checkpoint
 from inspector.model.mvfn import MVFN, ArchConfig, SingleViewNet, build_model
 
 __all__ = [
@@ -11,6 +11,5 @@ __all__ = [
     "SingleViewNet",
     "build_model",
     "load_model",
-    "resolve_device",
     "save_checkpoint",
 ]

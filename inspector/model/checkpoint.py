@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.devices import resolve_device
 from inspector.errors import InspectorError
 from inspector.files import read_input_bytes
 from inspector.model.mvfn import ArchConfig, build_model
@@ -26,18 +27,6 @@ DEFAULT_MODEL_PATH = Path(__file__).with_name("default.pt")
 
 class ModelError(InspectorError):
     """A model file that cannot be loaded: missing, unsafe, not a checkpoint, or of another shape."""
-
-
-def resolve_device(device: Optional[str | torch.device]) -> torch.device:
-    """'auto' (or None) → CUDA when present, else CPU; 'cuda' without a GPU is an error."""
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InspectorError("--device cuda: no CUDA device is available here (use auto or cpu)")
-    if dev.type not in ("cpu", "cuda"):
-        raise InspectorError(f"--device {device}: expected auto, cpu or cuda")
-    return dev
 
 
 def plain(value: Any) -> Any:

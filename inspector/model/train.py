@@ -24,8 +24,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from inspector import __version__
+from inspector.devices import resolve_device
 from inspector.errors import DatasetError, InspectorError
-from inspector.model.checkpoint import resolve_device, save_checkpoint
+from inspector.model.checkpoint import save_checkpoint
 from inspector.model.evaluate import Report, accuracy_report, predict, to_tensor
 from inspector.model.mvfn import ArchConfig, build_model
 

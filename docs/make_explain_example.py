@@ -7,7 +7,7 @@ from pathlib import Path
 
 import inspector
 from inspector.explain import explain_pair
-from inspector.explain.figure import save_explanation_figure
+from inspector.evaluation.figure import save_explanation_figure
 from inspector.synth import generate
 
 sample = generate(3, seed=77, hidden_share=0.5)[2]  # a skewed insert that only camera 2 sees

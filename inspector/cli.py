@@ -319,7 +319,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from inspector.model.checkpoint import load_model
 
     if args.out:  # refused before the work, not after it
-        from inspector.explain.figure import figure_format
+        from inspector.evaluation.figure import figure_format
         from inspector.files import check_output_file
 
         check_output_file(Path(args.out), overwrite=args.overwrite)
@@ -338,7 +338,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.device)
     e = start_explainer(args.explainer, model).explain(view1, view2, target=args.target_class)
     if args.out:
-        from inspector.explain.figure import save_explanation_figure
+        from inspector.evaluation.figure import save_explanation_figure
 
         save_explanation_figure(args.out, view1, view2, e)
     if args.json:
@@ -360,7 +360,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_study(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from inspector.explain.study import format_table, run_study, write_study
+    from inspector.evaluation.study import format_table, run_study, write_study
     from inspector.model.checkpoint import load_model
     from inspector.plugins import PluginRegistry
 
@@ -385,7 +385,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 def _compare_explainers(args: argparse.Namespace, out: Path, registry) -> int:
     from tqdm import tqdm
 
-    from inspector.explain.compare import (
+    from inspector.evaluation.compare import (
         DEFAULT_PER_CLASS, format_comparison, run_comparison, write_comparison,
     )
     from inspector.explain.explainers import parse_explainers
@@ -428,7 +428,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # -- run ----------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from inspector.acquisition import parse_key_values
-    from inspector.model.checkpoint import resolve_device
+    from inspector.devices import resolve_device
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.plugins import PluginRegistry
     from inspector.runner import StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source

@@ -9,7 +9,7 @@ import inspector
 from calibration import load_default_rig
 from inspector.audit import audit
 from inspector.cli import main
-from inspector.explain.compare import format_comparison, markdown_comparison, run_comparison, write_comparison
+from inspector.evaluation.compare import format_comparison, markdown_comparison, run_comparison, write_comparison
 from inspector.explain.explainers import HiResCAMExplainer, RISEExplainer
 from inspector.pipeline import Pipeline, PipelineConfig
 from inspector.records import RecordReader

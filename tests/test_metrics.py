@@ -9,7 +9,7 @@ from torch.nn import functional as F
 import inspector
 from inspector.errors import InspectorError
 from inspector.explain.explainers import start_explainer
-from inspector.explain.metrics import (
+from inspector.evaluation.metrics import (
     SETTINGS,
     Faithfulness,
     area,

@@ -221,7 +221,8 @@ def test_exports(tmp_path):
     import csv
     import json
 
-    from inspector.records import LabelStore, export_csv, export_record
+    from inspector.evaluation.record_export import export_record
+    from inspector.records import LabelStore, export_csv
 
     path = write_log(tmp_path / "log.h5", 5)
     LabelStore(path).add(2, "NOK", "gap", who="qe")

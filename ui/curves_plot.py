@@ -8,7 +8,7 @@ from PySide6 import QtCore
 
 from ui.display_frame import DisplayFrame, format_m
 
-# Colours as in the exported figure (inspector.explain.figure), so a screenshot and a PNG agree.
+# Colours as in the exported figure (inspector.evaluation.figure), so a screenshot and a PNG agree.
 CURVES = (
     ("a1 both", "#444444"),
     ("a2 cam 1 masked", "#1f77b4"),

@@ -74,7 +74,7 @@ def make_frame(
     thumbnail_lut: Optional[np.ndarray] = None,
 ) -> DisplayFrame:
     """An `Inspection` → `DisplayFrame`; with a lookup table also the gallery thumbnail."""
-    from inspector.records.reader import full_size_maps
+    from inspector.heatmaps import full_size_maps
 
     view1 = np.ascontiguousarray(rec.view1, np.uint8)
     view2 = np.ascontiguousarray(rec.view2, np.uint8)

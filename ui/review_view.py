@@ -14,7 +14,8 @@ from typing import Optional, Sequence
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from inspector.errors import InspectorError
-from inspector.records import LabelStore, RecordReader, RecordsError, export_csv, export_record
+from inspector.evaluation.record_export import export_record
+from inspector.records import LabelStore, RecordReader, RecordsError, export_csv
 from inspector.records.reader import STOPPED
 from ui.app_context import AppContext
 from ui.display_frame import make_frame

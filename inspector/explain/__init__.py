@@ -1,8 +1,8 @@
 """Explanations of the MVFN's decisions: Tilgner et al.'s Grad-CAM masks, curves and camera influence.
 
 Other explainers (HiResCAM, Grad-CAM++, XGrad-CAM, LayerCAM, Score-CAM, RISE, a fused
-prior) start by registry name with `start_explainer`; `metrics` measures how faithful
-their maps are.
+prior) start by registry name with `start_explainer`; how faithful their maps are is
+`inspector.evaluation`'s business.
 """
 
 from inspector.explain.engine import (

@@ -21,13 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.devices import resolve_device
 from inspector.errors import InspectorError
 from inspector.explain.curves import CurveWork, curve_counts, masked_curves
 from inspector.explain.fold import fold_batchnorm
 from inspector.explain.fusion import block_fusion
-from inspector.explain.gradcam import cam_from, grad_cams, resize_maps
+from inspector.explain.gradcam import cam_from, grad_cams
 from inspector.explain.masks import occlusion_ranks
-from inspector.model.checkpoint import resolve_device
+from inspector.heatmaps import resize_maps
 
 EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (Tilgner et al.)
 DEFAULT_P = np.round(np.linspace(0.0, 1.0, 11), 10)

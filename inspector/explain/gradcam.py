@@ -97,11 +97,6 @@ def cam_from(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return F.relu((alpha * activation).sum(dim=1))
 
 
-def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(B, h, w) → (B, H, W), bilinear with align_corners=False (the method's resize)."""
-    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
-
-
 CamRule = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 

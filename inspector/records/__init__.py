@@ -1,7 +1,7 @@
 """Inspection logs in HDF5: append while inspecting, review while writing, survive a crash."""
 
 from inspector.records.errors import RecordsError
-from inspector.records.export import export_csv, export_record
+from inspector.records.export import export_csv
 from inspector.records.inspection import Inspection
 from inspector.records.labels import LabelStore
 from inspector.records.reader import RecordReader
@@ -19,5 +19,4 @@ __all__ = [
     "RecordsError",
     "RotatingWriter",
     "export_csv",
-    "export_record",
 ]

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
-import torch
 
+from inspector.heatmaps import full_size_maps
 from inspector.records.errors import RecordsError
 from inspector.records.inspection import Inspection
 from inspector.records.schema import (
@@ -47,18 +47,6 @@ def _h5py():
     import h5py
 
     return h5py
-
-
-def full_size_maps(stage_maps: Sequence[Sequence[np.ndarray]], size: tuple[int, int]) -> np.ndarray:
-    """Stored stage maps [view][stage] → (2, stages, H, W) float32, resized as the engine resizes."""
-    from inspector.explain.gradcam import resize_maps
-
-    return np.stack(
-        [
-            np.stack([resize_maps(torch.from_numpy(np.asarray(m, np.float32))[None], size)[0].numpy() for m in view])
-            for view in stage_maps
-        ]
-    )
 
 
 class RecordReader:

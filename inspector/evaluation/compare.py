@@ -26,9 +26,9 @@ from matplotlib.figure import Figure
 
 from inspector.explain.engine import Explainer, Explanation
 from inspector.explain.explainers import start_explainer
-from inspector.explain.figure import CURVE_STYLE, overlay
-from inspector.explain.metrics import DEFAULT_STEPS, SETTINGS, TOP_SHARE, Faithfulness, explanation_faithfulness
-from inspector.explain.study import summarise
+from inspector.evaluation.figure import CURVE_STYLE, overlay
+from inspector.evaluation.metrics import DEFAULT_STEPS, SETTINGS, TOP_SHARE, Faithfulness, explanation_faithfulness
+from inspector.evaluation.study import summarise
 
 DEFAULT_EXPLAINERS = ("gradcam", "hirescam", "gradcampp", "xgradcam", "layercam", "scorecam", "rise", "gradcam-fused")
 DEFAULT_PER_CLASS = 20  # 60 pairs: all eight explainers in about three minutes on two CPU cores

@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from inspector.explain.engine import Explainer, Explanation
-from inspector.explain.figure import CURVE_STYLE
+from inspector.evaluation.figure import CURVE_STYLE
 
 INFLUENCES = ("camera 1", "camera 2", "equal")
 

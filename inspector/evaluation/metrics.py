@@ -29,7 +29,7 @@ from inspector.errors import InspectorError
 from inspector.explain.engine import _as_batch
 from inspector.explain.masks import occluded_count, occlusion_ranks
 from inspector.explain.perturb import PairScorer
-from inspector.model.checkpoint import resolve_device
+from inspector.devices import resolve_device
 
 SETTINGS = ("camera 1", "camera 2", "both")
 TOP_SHARE = 0.15  # Sattarzadeh et al. (SISE): drop and increase keep the top 15 % of the map

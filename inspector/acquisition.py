@@ -71,12 +71,14 @@ class Source:
     """Base of every source: a context manager around open/read/close.
 
     Subclasses set `name`, `raw` (True: camera images that need the rig's IPM;
-    False: views already on the cavity plane), an `Options` dataclass, and implement
-    `_open`, `_read` and `_close`.
+    False: views already on the cavity plane), `simulated` (True: the pairs are
+    rendered, not seen by cameras; records say so), an `Options` dataclass, and
+    implement `_open`, `_read` and `_close`.
     """
 
     name = "source"
     raw = True
+    simulated = False
 
     @dataclass
     class Options:

@@ -30,13 +30,15 @@ def run_headless_demo(
     from inspector.devices import resolve_device
     from inspector.model.checkpoint import load_model
     from inspector.pipeline import Pipeline, PipelineConfig
+    from inspector.plugins import PluginRegistry
     from inspector.signals import stop_on_signals
-    from plugins.simulator_source import SimulatorSource
 
     device = resolve_device(device or "auto")
     model = load_model(device=device)
     rig = load_default_rig()
-    source = SimulatorSource(rate=rate, cavities=2, hidden_share=hidden_share, seed=seed, count=n)
+    source = PluginRegistry.discover().start(
+        "sources", "simulator", rate=rate, cavities=2, hidden_share=hidden_share, seed=seed, count=n
+    )
     right = [0]
 
     def on_result(r) -> None:

@@ -450,7 +450,7 @@ class Pipeline:
             frame_ids=tuple(int(v) for v in frame.frame_ids),
             timings={"acquire": wait_s, "ipm": it.ipm_s, "model": model_s, "explain": explain_s},
             status="ok" if np.all(np.isfinite(e.curves)) else "no-curves",
-            simulated=frame.truth is not None and self.source.name == "simulator",
+            simulated=self.source.simulated,
         )
         for stage, v in (("wait", wait_s), ("ipm", it.ipm_s), ("model", model_s), ("explain", explain_s)):
             self._latency.add(stage, v)

@@ -1,7 +1,7 @@
 """Plugin discovery through entry points, one group per kind, each plugin isolated.
 
-A plugin is an entry point in `inspector.sources`, `inspector.models` or
-`inspector.explainers`; the built-ins in `plugins/` register through the same
+A plugin is an entry point in `inspector.sources`, `inspector.models`,
+`inspector.explainers` or `inspector.commands` (commands of the command line); the built-ins in `plugins/` register through the same
 groups in this project's pyproject.toml, so a third-party package does exactly
 what they do. Loading one plugin is wrapped on its own (as npe2's discovery does,
 and unlike pluggy's `load_setuptools_entrypoints`): a plugin that fails to
@@ -22,6 +22,7 @@ GROUPS = {
     "sources": "inspector.sources",
     "models": "inspector.models",
     "explainers": "inspector.explainers",
+    "commands": "inspector.commands",
 }
 
 LOADED, IMPORT_FAILED, START_FAILED = "loaded", "failed to import", "failed to start"
@@ -35,7 +36,7 @@ class PluginError(InspectorError):
 class Plugin:
     """One entry point and what became of it."""
 
-    kind: str  # "sources", "models" or "explainers"
+    kind: str  # "sources", "models", "explainers" or "commands"
     name: str
     value: str  # "module:attribute"
     distribution: str  # "name version" of the package that declares it

@@ -14,7 +14,7 @@ from typing import Optional, TextIO
 
 from inspector.acquisition import Source, option_help
 from inspector.errors import InspectorError
-from inspector.plugins import PluginRegistry
+from inspector.plugins import GROUPS, PluginRegistry
 
 
 def open_source(registry: PluginRegistry, name: str, options: dict) -> Source:
@@ -117,7 +117,7 @@ def describe_plugins(registry: PluginRegistry, verbose: bool = False, debug: boo
     verbose: a failure's whole error with its causes; debug: its traceback as well."""
     registry.load_all()
     lines = []
-    for kind in ("sources", "models", "explainers"):
+    for kind in GROUPS:
         plugins = registry.plugins(kind)
         lines.append(f"{kind}:")
         if not plugins:

@@ -49,6 +49,7 @@ def parse_mix(text: str) -> Optional[tuple[float, ...]]:
 
 class SimulatorSource(Source):
     name = "simulator"
+    simulated = True
     raw = True
 
     @dataclass

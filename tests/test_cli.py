@@ -336,7 +336,7 @@ def test_study_writes_figures_and_summary(tmp_path):
 
 
 def test_demo_without_a_display_says_it_runs_headless(monkeypatch):
-    from inspector.cli import has_display
+    from inspector.cli.contributions import has_display
 
     r = run("demo", "--n", "2")
     assert r.returncode == 0 and "no display found: running the headless demo" in r.stderr

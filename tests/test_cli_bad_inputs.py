@@ -52,7 +52,7 @@ def files(folder):
 
 # -- any command: one line for a bug, the traceback with --debug ---------------------------------
 def test_an_unexpected_error_is_one_line_and_its_traceback_needs_debug(monkeypatch, capsys):
-    import inspector.cli as cli
+    import inspector.cli.plugins as cli
 
     def broken(args):
         raise RuntimeError("the bug\nits second line")
@@ -68,7 +68,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_needs_debug(monkeypat
 
 
 def test_an_interrupt_still_exits_130(monkeypatch, capsys):
-    import inspector.cli as cli
+    import inspector.cli.plugins as cli
 
     def interrupted(args):
         raise KeyboardInterrupt

@@ -1,0 +1,104 @@
+"""What every command of `inspector` shares: the parser's manners, exit codes, value types and common options.
+
+Each option that several commands take (`--device`, `--model`, `--overwrite`,
+`--quiet`) is defined here once, so its spelling, choices and checks cannot drift
+apart between commands; a command only says what the option means to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from inspector.errors import InspectorError
+
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a refused command line is one line like every other bad input (argparse's own
+    usage block buried the reason under the synopsis); `--help` still shows the usage."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (`{self.prog} --help` says more)\n")
+
+
+def add_command(sub, name: str, *, help: str, description: str, epilog: str | None = None):
+    """A subcommand's parser, formatted like every other (defaults shown, descriptions as written)."""
+    return sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=Formatter)
+
+
+# -- values -------------------------------------------------------------------------------------
+def grid_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w <= 0 or h <= 0:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 128x128, got {text!r}") from None
+    return w, h
+
+
+def _number(text: str, convert, ok, expected: str):
+    """`text` converted, or argparse's one-line refusal saying what was expected."""
+    try:
+        v = convert(text)
+    except ValueError:
+        v = None
+    if v is None or not ok(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return v
+
+
+def share(text: str) -> float:
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v > 0, "a positive integer")
+
+
+def seed(text: str) -> int:
+    # numpy's generators take no negative seed; refused here rather than deep in a run
+    return _number(text, int, lambda v: v >= 0, "a seed, an integer ≥ 0")
+
+
+def positive_float(text: str) -> float:
+    return _number(text, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
+
+
+# -- options several commands take ------------------------------------------------------------------
+def add_device(p, help: str, *, default: str = "auto", choices=DEVICES) -> None:
+    p.add_argument("--device", default=default, choices=list(choices), help=help)
+
+
+def add_model(p, help: str = "checkpoint (default: the shipped model)") -> None:
+    p.add_argument("--model", help=help)
+
+
+def add_overwrite(p, help: str) -> None:
+    p.add_argument("--overwrite", action="store_true", help=help)
+
+
+def add_quiet(p) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def refuse_to_replace(out: Path, overwrite: bool) -> None:
+    """An output that records refer to by sha256 (rig, model) is only replaced when asked."""
+    from inspector.files import check_output_file
+
+    if out.is_file() and not overwrite:
+        raise InspectorError(f"{out}: already exists; records name it by its sha256, so pass --overwrite "
+                             "only if nothing refers to the old one")
+    check_output_file(out, overwrite=True)  # a folder, or a folder that does not exist

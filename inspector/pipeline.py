@@ -32,11 +32,20 @@ import numpy as np
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
 from inspector.errors import ImageError, InspectorError
 from inspector.records import Inspection, Layout, RecordWriter, RotatingWriter
+from inspector.records.schema import TIMING_NAMES
 
 log = logging.getLogger("inspector.pipeline")
 
 CURVE_POLICIES = ("all", "nok", "none")
-STAGES = ("wait", "ipm", "model", "explain", "write")  # latency shown per stage
+
+# A stage's name as people read it, where that differs from its key (TIMING_NAMES): the status line,
+# the summary and the GUI have always called the pair's wait in the slot "wait"; logs on disk call it
+# "acquire", so the key keeps that name.
+STAGE_LABELS = {"acquire": "wait"}
+
+
+def stage_label(stage: str) -> str:
+    return STAGE_LABELS.get(stage, stage)
 
 
 class PipelineError(InspectorError):
@@ -119,9 +128,13 @@ class RunStats:
     stopped: str = ""  # why the run ended, once it has
     last_error: str = ""
 
+    def latency_parts(self) -> list[str]:
+        """"<stage> <ms>" for each stage with a mean, as the status line and the summary print them."""
+        return [f"{stage_label(k)} {v:.1f}" for k, v in self.latency_ms.items() if not math.isnan(v)]
+
     def status_line(self) -> str:
         classes = " ".join(f"{k} {v}" for k, v in self.per_class.items())
-        lat = " ".join(f"{k} {v:.1f}" for k, v in self.latency_ms.items() if not math.isnan(v))
+        lat = " ".join(self.latency_parts())
         return (
             f"{self.elapsed_s:6.1f} s  inspected {self.inspected} ({self.recent_throughput:.1f}/s)  {classes}  "
             f"dropped {self.dropped + self.source_dropped}  bad {self.bad_frames}  errors {self.source_errors}  "
@@ -203,7 +216,7 @@ class _Latency:
     """Running means over the last `n` values per stage."""
 
     def __init__(self, n: int = 100):
-        self.values = {k: collections.deque(maxlen=n) for k in STAGES}
+        self.values = {k: collections.deque(maxlen=n) for k in TIMING_NAMES}
 
     def add(self, stage: str, seconds: float) -> None:
         self.values[stage].append(seconds)
@@ -440,7 +453,7 @@ class Pipeline:
     def _emit(self, it: Prepared, e, t0: float, t1: float) -> None:
         model_s = float(e.timings.get("maps_s", 0.0))
         explain_s = float(e.timings.get("curves_s", 0.0))
-        wait_s = t0 - it.delivered
+        timings = {"acquire": t0 - it.delivered, "ipm": it.ipm_s, "model": model_s, "explain": explain_s}
         frame = it.frame
         rec = Inspection.from_explanation(
             it.view1, it.view2, e,
@@ -448,11 +461,11 @@ class Pipeline:
             cavity_id=int(frame.cavity_id),
             source=self.source.name,
             frame_ids=tuple(int(v) for v in frame.frame_ids),
-            timings={"acquire": wait_s, "ipm": it.ipm_s, "model": model_s, "explain": explain_s},
+            timings=timings,
             status="ok" if np.all(np.isfinite(e.curves)) else "no-curves",
             simulated=frame.truth is not None and self.source.name == "simulator",
         )
-        for stage, v in (("wait", wait_s), ("ipm", it.ipm_s), ("model", model_s), ("explain", explain_s)):
+        for stage, v in timings.items():
             self._latency.add(stage, v)
         with self._lock:
             self._stats.inspected += 1

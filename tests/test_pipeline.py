@@ -17,6 +17,7 @@ from inspector.explain import Explainer, explain_pair
 from inspector.pipeline import LatestFrames, Pipeline, PipelineConfig, PipelineError
 from inspector.pipeline_bench import hook_count
 from inspector.records import RecordReader
+from inspector.records.schema import TIMING_NAMES
 from plugins.simulator_source import SimulatorSource
 from waiting import HANG_S, returns_within
 
@@ -81,6 +82,10 @@ def test_a_run_writes_every_inspection_with_provenance_and_the_engines_numbers(t
     assert stats.stopped.startswith("source ended")
     assert sum(stats.per_class.values()) == 12
     assert [r.inspection.cavity_id for r in results] == [1, 2, 3] * 4
+    # One name per stage from the run to the log: the latency keys are the records' timing names.
+    assert tuple(stats.latency_ms) == TIMING_NAMES and not any(np.isnan(list(stats.latency_ms.values())))
+    assert set(results[0].inspection.timings) == set(TIMING_NAMES) - {"write"}
+    assert "ms: wait " in stats.status_line()
     with RecordReader(out) as log:
         assert len(log) == 12 and log.closed_cleanly
         attrs = log.attrs

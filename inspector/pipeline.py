@@ -30,9 +30,10 @@ from typing import Callable, Optional
 import numpy as np
 
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
-from inspector.errors import ImageError, InspectorError
+from inspector.errors import InspectorError
 from inspector.records import Inspection, Layout, RecordWriter, RotatingWriter
 from inspector.records.schema import TIMING_NAMES
+from inspector.source_images import check_image
 
 log = logging.getLogger("inspector.pipeline")
 
@@ -190,26 +191,6 @@ class LatestFrames:
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-def _as_uint8(image, name: str) -> np.ndarray:
-    """A source's image as H×W×3 uint8, or ImageError saying why it cannot be used."""
-    if image is None:
-        raise ImageError(f"{name}: missing")
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 2 or a.shape[1] < 2:
-        raise ImageError(f"{name}: expected an H×W×3 image, got shape {a.shape}")
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)):
-            raise ImageError(f"{name}: contains NaN or infinite values")
-        if a.min() < 0.0 or a.max() > 1.0:
-            raise ImageError(f"{name}: float pixels must lie in [0, 1], got [{a.min():.3g}, {a.max():.3g}]")
-        return np.ascontiguousarray(np.rint(a * 255.0).astype(np.uint8))
-    raise ImageError(f"{name}: pixels must be uint8 or float in [0, 1], got {a.dtype}")
 
 
 class _Latency:
@@ -479,21 +460,19 @@ class Pipeline:
     # -- acquisition thread ---------------------------------------------------------------------
     def _prepare(self, frame: FramePair) -> Prepared:
         t0 = time.perf_counter()
-        images = []
-        for k, image in enumerate((frame.image1, frame.image2)):
-            images.append(_as_uint8(image, f"camera {frame.camera_ids[k]} image"))
+        images = [check_image(image, f"camera {frame.camera_ids[k]} image", *self._wanted_size(k))
+                  for k, image in enumerate((frame.image1, frame.image2))]
         if self.rig is not None:
-            v1 = self.rig.warp("1", images[0], what=f"camera {frame.camera_ids[0]} image")
-            v2 = self.rig.warp("2", images[1], what=f"camera {frame.camera_ids[1]} image")
-        else:
-            v1, v2 = images
-            for k, v in enumerate((v1, v2)):
-                if self.size is not None and v.shape[:2] != self.size:
-                    raise ImageError(
-                        f"camera {frame.camera_ids[k]} view is {v.shape[1]}×{v.shape[0]} px, "
-                        f"the model takes {self.size[1]}×{self.size[0]}"
-                    )
-        return Prepared(v1, v2, frame, 0.0, time.perf_counter() - t0)
+            images = [self.rig.warp(camera, image) for camera, image in zip(("1", "2"), images)]
+        return Prepared(images[0], images[1], frame, 0.0, time.perf_counter() - t0)
+
+    def _wanted_size(self, k: int) -> tuple[Optional[tuple[int, int]], str]:
+        """The (H, W) the k-th image of a pair must have, and who needs it. Raw images are checked
+        against the rig's calibration here rather than in `warp`, so every bad frame's reason reads alike."""
+        if self.rig is None:
+            return self.size, "the model takes"
+        cam = self.rig.camera(str(k + 1))
+        return (cam.image_size[1], cam.image_size[0]), f"the rig calibrated camera {cam.name} at"
 
     def _bad(self, reason: str, cavity_id: int, frame_ids) -> None:
         bad = BadFrame(reason, int(cavity_id), tuple(int(v) for v in frame_ids), time.time())

@@ -6,7 +6,7 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from inspector.pipeline import stage_label
+from inspector.run_stats import stage_label
 
 TILES = (
     ("inspected", "inspected", "Cavities classified and explained in this run"),

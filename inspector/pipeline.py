@@ -12,6 +12,11 @@ instead: once inspected, a record is never dropped.
 `stop()` only sets an event, so it is safe from a signal handler or another
 thread: the batch in flight finishes and is written, pairs still waiting in the
 slot are discarded (and counted), and the log is closed valid.
+
+This module is the orchestration; what it moves between threads lives next to
+it: `pipeline_data` (configuration, a prepared pair, results), `latest_frames`
+(the slot), `source_images` (the check of a source's images), `run_stats`
+(counters and latency) and `run_log` (where the records go).
 """
 
 from __future__ import annotations
@@ -19,222 +24,36 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import math
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
-from inspector.errors import ImageError, InspectorError
-from inspector.records import Inspection, Layout, RecordWriter, RotatingWriter
+from inspector.errors import InspectorError
+from inspector.latest_frames import LatestFrames
+from inspector.pipeline_data import CURVE_POLICIES, BadFrame, PipelineConfig, PipelineError, Prepared, Result
+from inspector.records import Inspection, Layout
+from inspector.run_log import check_out, open_log
+from inspector.run_stats import LatencyMeans, RunStats
+from inspector.source_images import check_image
+
+# Names other modules import from here, where they have always been imported from.
+__all__ = [
+    "CURVE_POLICIES",
+    "BadFrame",
+    "LatestFrames",
+    "Pipeline",
+    "PipelineConfig",
+    "PipelineError",
+    "Result",
+    "RunStats",
+]
 
 log = logging.getLogger("inspector.pipeline")
-
-CURVE_POLICIES = ("all", "nok", "none")
-STAGES = ("wait", "ipm", "model", "explain", "write")  # latency shown per stage
-
-
-class PipelineError(InspectorError):
-    """The pipeline cannot start or had to stop (bad configuration, a failing source or log)."""
-
-
-@dataclass
-class PipelineConfig:
-    curves: str = "nok"  # which cavities get the masked-input curves: all, nok (not `correct`), none
-    batch: int = 8  # most pairs the model takes at once
-    slot: int = 0  # capacity of the latest-frames slot; 0: the batch size
-    keep_all: bool = False  # wait for room in the slot instead of dropping (for folders and files)
-    max_records: int = 0  # stop after this many inspections (0: no limit)
-    max_seconds: float = 0.0  # stop after this long (0: no limit)
-    read_timeout: float = 0.2  # seconds a source read may wait (bounds how fast a stop is seen)
-    write_queue: int = 64  # inspected records waiting for the writer, at most
-    source_error_limit: int = 20  # unexpected source errors in a row before the run gives up
-    p: Optional[tuple[float, ...]] = None  # curve grid; None: the explainer's default
-
-    def check(self) -> None:
-        if self.curves not in CURVE_POLICIES:
-            raise PipelineError(f"curves must be one of {', '.join(CURVE_POLICIES)}, got {self.curves!r}")
-        for name in ("batch", "write_queue", "source_error_limit"):
-            if getattr(self, name) < 1:
-                raise PipelineError(f"{name} must be ≥ 1, got {getattr(self, name)}")
-        for name in ("slot", "max_records"):
-            if getattr(self, name) < 0:
-                raise PipelineError(f"{name} must be ≥ 0, got {getattr(self, name)}")
-        if self.max_seconds < 0 or self.read_timeout <= 0:
-            raise PipelineError("max_seconds must be ≥ 0 and read_timeout > 0")
-
-
-@dataclass
-class Prepared:
-    """A pair ready for the model: both views on the cavity plane, and where it came from."""
-
-    view1: np.ndarray
-    view2: np.ndarray
-    frame: FramePair
-    delivered: float  # time.monotonic() when the source handed it over
-    ipm_s: float
-
-
-@dataclass
-class Result:
-    """One inspection as the pipeline hands it to callbacks (the GUI, the demo)."""
-
-    inspection: Inspection
-    truth: Optional[str]  # the class, where the source knows it
-    meta: dict
-    latency_s: float  # from the source's delivery to the end of the explanation
-
-
-@dataclass
-class BadFrame:
-    reason: str
-    cavity_id: int
-    frame_ids: tuple[int, int]
-    time: float
-
-
-@dataclass
-class RunStats:
-    """A snapshot of a run, safe to read from any thread."""
-
-    elapsed_s: float = 0.0
-    acquired: int = 0  # pairs the source delivered and the IPM accepted
-    inspected: int = 0
-    written: int = 0
-    per_class: dict = field(default_factory=dict)
-    dropped: int = 0  # pushed out of the slot, or discarded at stop
-    source_dropped: int = 0  # lost inside the source (a live camera's or the line's own)
-    bad_frames: int = 0
-    source_errors: int = 0
-    timeouts: int = 0
-    latency_ms: dict = field(default_factory=dict)  # mean over the last 100 inspections, per stage
-    throughput: float = 0.0  # inspections per second over the run
-    recent_throughput: float = 0.0  # over the last few seconds
-    log_files: tuple = ()
-    stopped: str = ""  # why the run ended, once it has
-    last_error: str = ""
-
-    def status_line(self) -> str:
-        classes = " ".join(f"{k} {v}" for k, v in self.per_class.items())
-        lat = " ".join(f"{k} {v:.1f}" for k, v in self.latency_ms.items() if not math.isnan(v))
-        return (
-            f"{self.elapsed_s:6.1f} s  inspected {self.inspected} ({self.recent_throughput:.1f}/s)  {classes}  "
-            f"dropped {self.dropped + self.source_dropped}  bad {self.bad_frames}  errors {self.source_errors}  "
-            f"ms: {lat}"
-        )
-
-
-class LatestFrames:
-    """A bounded slot that keeps the newest items: putting one into a full slot pushes out the
-    oldest (counted), or, with `block`, waits for room."""
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self._items: collections.deque = collections.deque()
-        self._cond = threading.Condition()
-        self.dropped = 0
-        self.closed = False
-
-    def put(self, item, *, block: bool = False, stop: Optional[threading.Event] = None) -> None:
-        with self._cond:
-            while block and len(self._items) >= self.capacity and not self.closed:
-                if stop is not None and stop.is_set():
-                    self.dropped += 1
-                    return
-                self._cond.wait(0.1)
-            if self.closed:  # arrived after the run stopped taking pairs
-                self.dropped += 1
-                return
-            if len(self._items) >= self.capacity:
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def take(self, most: int, timeout: float) -> list:
-        """Up to `most` items, oldest first, waiting up to `timeout` for the first."""
-        with self._cond:
-            if not self._items and not self.closed:
-                self._cond.wait(timeout)
-            n = min(most, len(self._items))
-            out = [self._items.popleft() for _ in range(n)]
-            self._cond.notify_all()
-            return out
-
-    def close(self) -> int:
-        """No more items; returns how many were still waiting (now discarded)."""
-        with self._cond:
-            self.closed = True
-            left = len(self._items)
-            self._items.clear()
-            self._cond.notify_all()
-            return left
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def _as_uint8(image, name: str) -> np.ndarray:
-    """A source's image as H×W×3 uint8, or ImageError saying why it cannot be used."""
-    if image is None:
-        raise ImageError(f"{name}: missing")
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 2 or a.shape[1] < 2:
-        raise ImageError(f"{name}: expected an H×W×3 image, got shape {a.shape}")
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)):
-            raise ImageError(f"{name}: contains NaN or infinite values")
-        if a.min() < 0.0 or a.max() > 1.0:
-            raise ImageError(f"{name}: float pixels must lie in [0, 1], got [{a.min():.3g}, {a.max():.3g}]")
-        return np.ascontiguousarray(np.rint(a * 255.0).astype(np.uint8))
-    raise ImageError(f"{name}: pixels must be uint8 or float in [0, 1], got {a.dtype}")
-
-
-class _Latency:
-    """Running means over the last `n` values per stage."""
-
-    def __init__(self, n: int = 100):
-        self.values = {k: collections.deque(maxlen=n) for k in STAGES}
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.values[stage].append(seconds)
-
-    def means_ms(self) -> dict:
-        return {k: (1e3 * float(np.mean(v)) if v else float("nan")) for k, v in self.values.items()}
-
-
-class _LogAtFirstRecord:
-    """The one log file of a run, created when its first record is written (as RotatingWriter creates
-    each of its files). A run that fails before any pair (a missing folder, an unreadable video) or is
-    stopped before one arrives leaves no empty log behind, which would only refuse the retry: a log is
-    never overwritten."""
-
-    def __init__(self, path: Path, create: Callable[[], RecordWriter]):
-        self.path = path
-        self._create = create
-        self.writer: Optional[RecordWriter] = None
-
-    @property
-    def files(self) -> list[Path]:
-        return [self.path] if self.writer is not None else []
-
-    def append(self, rec: Inspection) -> int:
-        if self.writer is None:
-            self.writer = self._create()
-        return self.writer.append(rec)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
 
 
 class Pipeline:
@@ -285,13 +104,7 @@ class Pipeline:
             )
         self.out = Path(out) if out is not None else None
         if self.out is not None:
-            if self.out.suffix in (".h5", ".hdf5"):
-                if self.out.exists():
-                    raise PipelineError(f"{self.out}: already exists; a log is never overwritten")
-                if not self.out.parent.is_dir():
-                    raise PipelineError(f"{self.out}: folder {self.out.parent} does not exist")
-            elif not self.out.is_dir():
-                raise PipelineError(f"{self.out}: neither a .h5 file to create nor an existing folder for logs")
+            check_out(self.out)
         self.retention = retention
         self.rotate_records = rotate_records
         self.on_result = on_result
@@ -303,7 +116,7 @@ class Pipeline:
         self._slot = LatestFrames(self.config.slot or self.config.batch)
         self._records: queue.Queue = queue.Queue(self.config.write_queue)
         self._stats = RunStats(per_class={c: 0 for c in model.classes})
-        self._latency = _Latency()
+        self._latency = LatencyMeans()
         self._recent: collections.deque = collections.deque(maxlen=256)  # completion times
         self._source_ended = threading.Event()
         self._writer_failed = threading.Event()
@@ -366,10 +179,8 @@ class Pipeline:
     def _open_writer(self, layout: Layout):
         if self.out is None:
             return None
-        options = {"provenance": self.provenance(), "retention": self.retention}
-        if self.out.suffix in (".h5", ".hdf5"):
-            return _LogAtFirstRecord(self.out, lambda: RecordWriter(self.out, layout, **options))
-        return RotatingWriter(self.out, "inspections", layout, max_records=self.rotate_records, **options)
+        return open_log(self.out, layout, provenance=self.provenance(), retention=self.retention,
+                        rotate_records=self.rotate_records)
 
     def run(self) -> RunStats:
         """Run until the source ends, a limit is reached, or `stop()`; returns the final stats."""
@@ -440,7 +251,7 @@ class Pipeline:
     def _emit(self, it: Prepared, e, t0: float, t1: float) -> None:
         model_s = float(e.timings.get("maps_s", 0.0))
         explain_s = float(e.timings.get("curves_s", 0.0))
-        wait_s = t0 - it.delivered
+        timings = {"acquire": t0 - it.delivered, "ipm": it.ipm_s, "model": model_s, "explain": explain_s}
         frame = it.frame
         rec = Inspection.from_explanation(
             it.view1, it.view2, e,
@@ -448,11 +259,11 @@ class Pipeline:
             cavity_id=int(frame.cavity_id),
             source=self.source.name,
             frame_ids=tuple(int(v) for v in frame.frame_ids),
-            timings={"acquire": wait_s, "ipm": it.ipm_s, "model": model_s, "explain": explain_s},
+            timings=timings,
             status="ok" if np.all(np.isfinite(e.curves)) else "no-curves",
             simulated=self.source.simulated,
         )
-        for stage, v in (("wait", wait_s), ("ipm", it.ipm_s), ("model", model_s), ("explain", explain_s)):
+        for stage, v in timings.items():
             self._latency.add(stage, v)
         with self._lock:
             self._stats.inspected += 1
@@ -466,21 +277,19 @@ class Pipeline:
     # -- acquisition thread ---------------------------------------------------------------------
     def _prepare(self, frame: FramePair) -> Prepared:
         t0 = time.perf_counter()
-        images = []
-        for k, image in enumerate((frame.image1, frame.image2)):
-            images.append(_as_uint8(image, f"camera {frame.camera_ids[k]} image"))
+        images = [check_image(image, f"camera {frame.camera_ids[k]} image", *self._wanted_size(k))
+                  for k, image in enumerate((frame.image1, frame.image2))]
         if self.rig is not None:
-            v1 = self.rig.warp("1", images[0], what=f"camera {frame.camera_ids[0]} image")
-            v2 = self.rig.warp("2", images[1], what=f"camera {frame.camera_ids[1]} image")
-        else:
-            v1, v2 = images
-            for k, v in enumerate((v1, v2)):
-                if self.size is not None and v.shape[:2] != self.size:
-                    raise ImageError(
-                        f"camera {frame.camera_ids[k]} view is {v.shape[1]}×{v.shape[0]} px, "
-                        f"the model takes {self.size[1]}×{self.size[0]}"
-                    )
-        return Prepared(v1, v2, frame, 0.0, time.perf_counter() - t0)
+            images = [self.rig.warp(camera, image) for camera, image in zip(("1", "2"), images)]
+        return Prepared(images[0], images[1], frame, 0.0, time.perf_counter() - t0)
+
+    def _wanted_size(self, k: int) -> tuple[Optional[tuple[int, int]], str]:
+        """The (H, W) the k-th image of a pair must have, and who needs it. Raw images are checked
+        against the rig's calibration here rather than in `warp`, so every bad frame's reason reads alike."""
+        if self.rig is None:
+            return self.size, "the model takes"
+        cam = self.rig.camera(str(k + 1))
+        return (cam.image_size[1], cam.image_size[0]), f"the rig calibrated camera {cam.name} at"
 
     def _bad(self, reason: str, cavity_id: int, frame_ids) -> None:
         bad = BadFrame(reason, int(cavity_id), tuple(int(v) for v in frame_ids), time.time())

@@ -27,6 +27,8 @@ GROUPS = {
 
 LOADED, IMPORT_FAILED, START_FAILED = "loaded", "failed to import", "failed to start"
 
+PROJECT = "inspector"  # this project's distribution (pyproject.toml's name): its plugins are the built-ins
+
 
 class PluginError(InspectorError):
     """A plugin that is not installed, failed to import, or failed to start."""
@@ -40,6 +42,7 @@ class Plugin:
     name: str
     value: str  # "module:attribute"
     distribution: str  # "name version" of the package that declares it
+    project: str = ""  # that package's name alone, "" when unknown: tells the built-ins from the others
     status: str = "not loaded"
     error: str = ""  # one line: exception type and message
     message: str = ""  # the whole error, every line, with the errors it came from (`plugins --verbose`)
@@ -50,6 +53,10 @@ class Plugin:
     @property
     def ok(self) -> bool:
         return self.status == LOADED
+
+    @property
+    def builtin(self) -> bool:
+        return self.project == PROJECT
 
     def fail(self, status: str, exc: BaseException) -> None:
         self.status = status
@@ -73,11 +80,13 @@ def _error_chain(exc: BaseException) -> str:
     return "\ncaused by: ".join(parts)
 
 
-def _distribution_of(ep: metadata.EntryPoint) -> str:
+def _distribution_of(ep: metadata.EntryPoint) -> tuple[str, str]:
+    """The name of the package that declares `ep` ("" when unknown), and its "name version" ("?")."""
     dist = getattr(ep, "dist", None)
     if dist is None:
-        return "?"
-    return f"{dist.metadata['Name']} {dist.version}"
+        return "", "?"
+    name = dist.metadata["Name"]
+    return name, f"{name} {dist.version}"
 
 
 class PluginRegistry:
@@ -102,7 +111,8 @@ class PluginRegistry:
         for kind, group in GROUPS.items():
             found = list(metadata.entry_points(group=group)) + list((extra or {}).get(kind, []))
             for ep in found:
-                plugins.append(Plugin(kind, ep.name, ep.value, _distribution_of(ep), entry_point=ep))
+                project, distribution = _distribution_of(ep)
+                plugins.append(Plugin(kind, ep.name, ep.value, distribution, project, entry_point=ep))
         return cls(plugins)
 
     def load(self, kind: str, name: str) -> Plugin:
@@ -146,6 +156,10 @@ class PluginRegistry:
 
     def names(self, kind: str) -> list[str]:
         return sorted(n for k, n in self._plugins if k == kind)
+
+    def builtins(self, kind: str) -> list[str]:
+        """This project's own plugins of `kind`, in the order its installed metadata lists them."""
+        return [n for (k, n), p in self._plugins.items() if k == kind and p.builtin and p.status != "shadowed"]
 
     def plugins(self, kind: Optional[str] = None) -> list[Plugin]:
         return [p for (k, _), p in sorted(self._plugins.items()) if kind is None or k == kind]

@@ -99,7 +99,7 @@ def format_summary(stats, source: Source, out: Optional[Path] = None) -> list[st
         + ", ".join(f"{k} {v}" for k, v in stats.per_class.items()),
         f"dropped {stats.dropped} in the pipeline, {c.dropped} in the source; bad frames {stats.bad_frames}; "
         f"source errors {stats.source_errors}; read timeouts {c.timeouts}; reconnects {c.reconnects}",
-        "latency per pair (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats.latency_ms.items() if v == v),
+        "latency per pair (ms): " + ", ".join(stats.latency_parts()),
     ]
     if stats.log_files:
         lines.append(f"written {stats.written} records to {', '.join(stats.log_files)}")

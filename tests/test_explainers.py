@@ -12,6 +12,9 @@ leaving α = G²) is checked against the formula computed by hand in float64 on 
 two-branch model, as are HiResCAM, XGrad-CAM and LayerCAM, to 1e-5.
 """
 
+import tomllib
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -22,7 +25,6 @@ import inspector
 from inspector.errors import InspectorError
 from inspector.explain import Explainer
 from inspector.explain.explainers import (
-    BUILTIN,
     HiResCAMExplainer,
     RISEExplainer,
     ScoreCAMExplainer,
@@ -33,10 +35,13 @@ from inspector.explain.explainers import (
 from inspector.explain.fusion import block_fusion, otsu_bins
 from inspector.explain.rise import rise_masks
 from inspector.model import MVFN, ArchConfig
-from inspector.plugins import PluginRegistry
+from inspector.plugins import PluginRegistry, make_entry_point
 
 from explain_models import Brightness
 
+# The built-in explainers as pyproject.toml declares them: the registry must know exactly these.
+PYPROJECT = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+BUILTIN = tuple(PYPROJECT["project"]["entry-points"]["inspector.explainers"])
 FAST = {"rise": {"masks": 64}}  # RISE's default 512 masks per view are more than a test needs
 
 
@@ -62,7 +67,8 @@ def _hwc(x):
 
 def test_every_builtin_is_registered_and_starts_under_its_name(model):
     registry = PluginRegistry.discover()
-    assert explainer_names(registry)[: len(BUILTIN)] == list(BUILTIN)
+    assert sorted(registry.builtins("explainers")) == sorted(BUILTIN)
+    assert explainer_names(registry) == registry.builtins("explainers")
     for name in BUILTIN:
         ex = registry.start("explainers", name, model, device="cpu", **FAST.get(name, {}))
         assert isinstance(ex, Explainer) and ex.label == name
@@ -73,6 +79,16 @@ def test_every_builtin_is_registered_and_starts_under_its_name(model):
         Explainer(model, prior="stage3")
     with pytest.raises(InspectorError, match="rise: need"):
         RISEExplainer(model, keep=1.5)
+
+
+def test_third_party_explainers_come_after_the_builtins():
+    # "aaa" sorts before every built-in: only where it comes from puts it after them.
+    extra = {"explainers": [make_entry_point("aaa", "inspector.explain.engine:Explainer", "explainers")]}
+    registry = PluginRegistry.discover(extra)
+    names = explainer_names(registry)
+    assert names[-1] == "aaa" and sorted(names[:-1]) == sorted(BUILTIN)
+    with pytest.raises(InspectorError, match=r"installed: gradcam, .*, aaa$"):
+        parse_explainers("nope", registry)
 
 
 @pytest.mark.parametrize("name", BUILTIN)

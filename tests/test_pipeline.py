@@ -13,10 +13,13 @@ import pytest
 import inspector
 from calibration import load_default_rig
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
+from inspector.errors import ImageError
 from inspector.explain import Explainer, explain_pair
 from inspector.pipeline import LatestFrames, Pipeline, PipelineConfig, PipelineError
 from inspector.pipeline_bench import hook_count
 from inspector.records import RecordReader
+from inspector.records.schema import TIMING_NAMES
+from inspector.source_images import check_image
 from plugins.simulator_source import SimulatorSource
 from waiting import HANG_S, returns_within
 
@@ -81,6 +84,10 @@ def test_a_run_writes_every_inspection_with_provenance_and_the_engines_numbers(t
     assert stats.stopped.startswith("source ended")
     assert sum(stats.per_class.values()) == 12
     assert [r.inspection.cavity_id for r in results] == [1, 2, 3] * 4
+    # One name per stage from the run to the log: the latency keys are the records' timing names.
+    assert tuple(stats.latency_ms) == TIMING_NAMES and not any(np.isnan(list(stats.latency_ms.values())))
+    assert set(results[0].inspection.timings) == set(TIMING_NAMES) - {"write"}
+    assert "ms: wait " in stats.status_line()
     with RecordReader(out) as log:
         assert len(log) == 12 and log.closed_cleanly
         attrs = log.attrs
@@ -191,12 +198,32 @@ def test_bad_frames_are_counted_skipped_and_never_written(tmp_path, model, rig, 
     reasons = [b.reason for b in bad]
     assert "NaN" in reasons[0] and "camera 1" in reasons[0]
     assert "not a readable image" in reasons[1] and bad[1].frame_ids == (4, 4)
-    assert "100 pixels but the rig calibrated camera 1 at 256×192" in reasons[2]
+    assert reasons[2] == "camera 1 image: 256×100 px, but the rig calibrated camera 1 at 256×192"
     assert "camera 2 image: missing" in reasons[3]
     assert [b.cavity_id for b in bad] == [7, 11, 8, 9]
     with RecordReader(out) as log:
         assert len(log) == 3 and log.closed_cleanly
         assert [log.record(i).cavity_id for i in range(3)] == [1, 10, 3]
+
+
+@pytest.mark.parametrize("image, problem", [
+    (None, "missing"),
+    (np.zeros((4, 4, 2), np.uint8), "expected an H×W×3 image, got shape (4, 4, 2)"),
+    (np.full((4, 4, 3), np.nan, np.float32), "contains NaN or infinite values"),
+    (np.full((4, 4, 3), 2.0), "float pixels must lie in [0, 1], got [2, 2]"),
+    (np.zeros((4, 4, 3), np.int16), "pixels must be uint8 or float in [0, 1], got int16"),
+    (np.zeros((4, 6, 3), np.uint8), "6×4 px, but the model takes 8×8"),
+])
+def test_a_bad_image_is_refused_in_one_line_naming_it(image, problem):
+    with pytest.raises(ImageError) as refused:
+        check_image(image, "camera 2 image", (8, 8), "the model takes")
+    assert str(refused.value) == f"camera 2 image: {problem}"
+
+
+def test_a_grey_or_float_image_becomes_colour_uint8():
+    grey = check_image(np.full((8, 8), 7, np.uint8), "grey", (8, 8), "the model takes")
+    assert grey.shape == (8, 8, 3) and grey.dtype == np.uint8 and grey.max() == 7
+    assert check_image(np.ones((3, 5, 3), np.float32), "float").max() == 255
 
 
 def test_a_source_that_keeps_failing_ends_the_run_with_its_error(model, rig, explainer):
@@ -214,7 +241,7 @@ def test_views_on_the_plane_need_no_rig_and_must_fit_the_model(model, explainer,
     pipe = Pipeline(Scripted([FramePair(s.view1, s.view2), wrong], raw=False), model, explainer=explainer)
     stats = pipe.run()
     assert stats.inspected == 1 and stats.bad_frames == 1
-    assert "view is 64×64 px, the model takes 128×128" in pipe.bad_frames[0].reason
+    assert pipe.bad_frames[0].reason == "camera 1 image: 64×64 px, but the model takes 128×128"
     with pytest.raises(PipelineError, match="raw camera images: a rig is needed"):
         Pipeline(Scripted([]), model, explainer=explainer)
 

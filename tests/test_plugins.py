@@ -18,7 +18,7 @@ def test_builtins_register_through_entry_points():
     assert "default" in reg.names("models") and "gradcam" in reg.names("explainers")
     for p in reg.load_all():
         assert p.status == LOADED, (p.name, p.error)
-        assert p.distribution.startswith("inspector ")
+        assert p.distribution.startswith("inspector ") and p.builtin
     assert issubclass(reg.get("sources", "simulator"), Source)
 
 
@@ -42,6 +42,7 @@ def test_a_plugin_that_fails_to_import_is_recorded_and_skipped(tmp_path, monkeyp
     assert plugins["noattr"].status == IMPORT_FAILED and "NoSuchClass" in plugins["noattr"].error
     assert "Traceback" in plugins["raising"].details
     assert plugins["simulator"].status == LOADED  # the others are untouched
+    assert not plugins["missing"].builtin and set(reg.builtins("sources")) == {"simulator", "folder", "video"}
     assert {p.name for p in reg.failures()} == {"missing", "raising", "exiting", "noattr"}
     with pytest.raises(PluginError, match="raising.*failed to import.*camera SDK not found"):
         reg.get("sources", "raising")

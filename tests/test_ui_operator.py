@@ -9,10 +9,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from inspector.plugins import PluginRegistry, make_entry_point  # noqa: E402
 from inspector.records import RecordReader  # noqa: E402
+from inspector.records.schema import TIMING_NAMES  # noqa: E402
 from ui.app_context import load_context  # noqa: E402
 from ui.operator_view import OperatorView  # noqa: E402
 
@@ -93,6 +94,11 @@ def test_a_simulator_run_draws_counts_fills_the_gallery_and_records_a_valid_log(
     assert view.cameras[0].overlay.image.dtype.name == "uint8"
     assert view.counters.text("throughput").endswith("pairs/s")
     assert view.counters.text("yield").endswith("%")
+    # The panel reads the latency under the log's stage names and still calls the slot's wait "wait".
+    assert tuple(view.latency.values) == TIMING_NAMES
+    assert all(view.latency.values[k].text().endswith(" ms") for k in ("acquire", "ipm", "model"))
+    names = [label.text() for label in view.latency.findChildren(QtWidgets.QLabel)]
+    assert "wait" in names and "acquire" not in names
     # The work happened on the pipeline's thread, never on the GUI's.
     gui = threading.get_ident()
     assert view.live.result_threads and gui not in view.live.result_threads

@@ -6,6 +6,8 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
+from inspector.run_stats import stage_label
+
 TILES = (
     ("inspected", "inspected", "Cavities classified and explained in this run"),
     ("yield", "yield", "Share of inspected cavities judged correct"),
@@ -67,7 +69,7 @@ class RunCounters(QtWidgets.QFrame):
         correct = s.per_class.get("correct")
         v["yield"].setText(f"{100 * correct / s.inspected:.1f} %" if s.inspected and correct is not None else "—")
         v["throughput"].setText(f"{s.recent_throughput:.1f} pairs/s")
-        parts = [s.latency_ms.get(k, math.nan) for k in ("wait", "model", "explain")]
+        parts = [s.latency_ms.get(k, math.nan) for k in ("acquire", "model", "explain")]
         known = [x for x in parts if not math.isnan(x)]
         v["latency"].setText(f"{sum(known):.0f} ms" if known else "—")
         v["dropped"].setText(f"{s.dropped + s.source_dropped}")
@@ -78,8 +80,8 @@ class RunCounters(QtWidgets.QFrame):
             v[key].setStyleSheet(WARN if n else "")
 
 
-STAGE_TIPS = {
-    "wait": "from the source's delivery until the model takes the pair (queueing)",
+STAGE_TIPS = {  # keyed as the stats' latency (TIMING_NAMES), in that order
+    "acquire": "from the source's delivery until the model takes the pair (queueing)",
     "ipm": "mapping both camera images onto the cavity plane",
     "model": "classification with the eight Grad-CAM maps (one forward and one backward pass)",
     "explain": "occlusion masks and the curves a1, a2, a3 (only for cavities that get curves)",
@@ -99,7 +101,7 @@ class StageLatency(QtWidgets.QGroupBox):
             value = QtWidgets.QLabel("—")
             value.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             value.setToolTip(tip)
-            name = QtWidgets.QLabel(stage)
+            name = QtWidgets.QLabel(stage_label(stage))
             name.setToolTip(tip)
             form.addRow(name, value)
             self.values[stage] = value

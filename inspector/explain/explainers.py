@@ -27,9 +27,6 @@ from inspector.explain.engine import Explainer
 from inspector.explain.rise import rise_maps, rise_masks
 from inspector.explain.scorecam import score_cams
 
-BUILTIN = ("gradcam", "gradcam-fused", "hirescam", "gradcampp", "xgradcam", "layercam", "scorecam", "rise")
-
-
 class HiResCAMExplainer(Explainer):
     name = "hirescam"
     rule = staticmethod(cam_rules.hirescam)
@@ -100,12 +97,15 @@ def start_explainer(name: str, model: nn.Module, *, device=None, registry=None, 
 
 
 def explainer_names(registry=None) -> list[str]:
-    """Every explainer the registry knows, the built-ins first in their documented order."""
+    """Every explainer the registry knows: this project's own (its entry points) first, then the
+    third-party ones by name."""
     from inspector.plugins import PluginRegistry
 
     registry = registry if registry is not None else PluginRegistry.discover()
-    names = registry.names("explainers")
-    return [n for n in BUILTIN if n in names] + [n for n in names if n not in BUILTIN]
+    # The built-ins come in the order of the installed metadata, which is by name: setuptools writes
+    # entry_points.txt sorted, so the order pyproject.toml declares them in does not survive the install.
+    own = registry.builtins("explainers")
+    return own + [n for n in registry.names("explainers") if n not in own]
 
 
 def parse_explainers(text: str, registry=None) -> list[str]:

@@ -19,6 +19,9 @@ FORMAT = "inspector-inspection-log"
 
 INFLUENCE_CODES = ("camera 1", "camera 2", "equal", "none")  # "none": curves not computed
 STATUS_CODES = ("ok", "no-curves", "bad-frame")
+# The pipeline's stages: the names a record's timings are stored under and the keys of a live run's
+# latency, so one stage has one name from the run to the log. "acquire" is a pair's wait between the
+# source's delivery and the model; "write" is never stored (a record cannot hold its own write time).
 TIMING_NAMES = ("acquire", "ipm", "model", "explain", "write")
 SOURCE_BYTES = 32
 

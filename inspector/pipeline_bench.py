@@ -16,19 +16,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from inspector.bench import Row
-
-
-def rss_mb() -> float:
-    """Resident memory of this process in MB (Linux /proc; NaN elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-        import os
-
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return float("nan")
+from inspector.bench.table import Row, rss_mb
 
 
 def hook_count(model: torch.nn.Module) -> int:

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from inspector.bench import Row
+from inspector.bench.table import Row
 
 
 def write_bench_logs(folder: Path, logs: int = 4, per_log: int = 100) -> list[Path]:
@@ -42,7 +42,7 @@ def _measure(paths, workers: int, threads: int) -> tuple[float, float]:
         rate = result.summary.records / (time.perf_counter() - t0)
 
         def rss(dask_worker=None):
-            from inspector.pipeline_bench import rss_mb
+            from inspector.bench.table import rss_mb
 
             return rss_mb()
 

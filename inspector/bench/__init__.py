@@ -7,20 +7,13 @@ with the targets in the README.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import cv2
-import numpy as np
 
+from inspector.bench.table import Row, format_table
 
-@dataclass(frozen=True)
-class Row:
-    section: str
-    what: str
-    value: float
-    unit: str
-    note: str = ""
+__all__ = ["SECTIONS", "format_table"]  # what `inspector bench` uses
 
 
 class one_cv2_thread:
@@ -136,12 +129,3 @@ SECTIONS = {
     "audit": _audit,
     "gui": _gui,
 }
-
-
-def format_table(rows: list[Row]) -> str:
-    width = max(len(r.what) for r in rows)
-    lines = [f"{'section':<10} {'measure':<{width}} {'value':>10} {'unit':<8} note"]
-    for r in rows:
-        value = f"{r.value:>10.2f}" if abs(r.value) < 100 else f"{r.value:>10.0f}"
-        lines.append(f"{r.section:<10} {r.what:<{width}} {value} {r.unit:<8} {r.note}")
-    return "\n".join(lines)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from inspector.bench import Row
+from inspector.bench.table import Row
 from inspector.explain.engine import DEFAULT_P, Explainer
 from inspector.explain.gradcam import grad_cams
 from inspector.explain.masks import occlusion_mask

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspector.bench import Row
+from inspector.bench.table import Row
 
 FOLLOWER = textwrap.dedent(
     """

@@ -17,9 +17,9 @@ from inspector.bench.table import Row
 def write_bench_logs(folder: Path, logs: int = 4, per_log: int = 100) -> list[Path]:
     """Logs of real inspections of the simulated line (views kept, so they can be re-run)."""
     from inspector.records import RecordWriter
-    from inspector.records.bench import _records
+    from inspector.bench.records import simulated_inspections
 
-    layout, recs = _records(16)
+    layout, recs = simulated_inspections(16)
     paths = []
     for k in range(logs):
         path = folder / f"bench_{k}.h5"

@@ -29,7 +29,7 @@ def _explain(device=None) -> list[Row]:
 
 
 def _records(device=None) -> list[Row]:
-    from inspector.records.bench import bench_records
+    from inspector.bench.records import bench_records
 
     return bench_records()
 

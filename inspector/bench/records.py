@@ -46,8 +46,9 @@ FOLLOWER = textwrap.dedent(
 )
 
 
-def _records(n_distinct: int = 8):
-    """Real inspections of the simulated line (content decides what compression achieves)."""
+def simulated_inspections(n_distinct: int = 8):
+    """A layout and `n_distinct` real inspections of the simulated line (content decides what
+    compression achieves; the audit section writes its logs from them too)."""
     import inspector
     from inspector.explain import Explainer
     from inspector.records import Inspection, Layout
@@ -87,7 +88,7 @@ def _run(layout, recs, folder: Path, name: str, n: int, **options) -> tuple[floa
 
 
 def bench_records(n: int = 300) -> list[Row]:
-    layout, recs = _records()
+    layout, recs = simulated_inspections()
     variants = [
         ("gzip-4 (chosen)", {"compression": "gzip"}),
         ("gzip-1", {"compression": {"compression": "gzip", "compression_opts": 1}}),

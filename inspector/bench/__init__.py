@@ -21,7 +21,7 @@ def _explain(device=None) -> list[Row]:
     from importlib.util import find_spec
 
     from inspector.errors import InspectorError
-    from inspector.explain.bench import bench_explain
+    from inspector.bench.explain import bench_explain
 
     if find_spec("captum") is None:
         raise InspectorError("the explain benchmark compares against captum: pip install -e '.[bench]'")

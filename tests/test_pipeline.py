@@ -15,7 +15,7 @@ from calibration import load_default_rig
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
 from inspector.explain import Explainer, explain_pair
 from inspector.pipeline import LatestFrames, Pipeline, PipelineConfig, PipelineError
-from inspector.pipeline_bench import hook_count
+from inspector.bench.pipeline import hook_count
 from inspector.records import RecordReader
 from plugins.simulator_source import SimulatorSource
 from waiting import HANG_S, returns_within

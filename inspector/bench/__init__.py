@@ -35,13 +35,13 @@ def _records(device=None) -> list[Row]:
 
 
 def _pipeline(device=None) -> list[Row]:
-    from inspector.pipeline_bench import bench_pipeline
+    from inspector.bench.pipeline import bench_pipeline
 
     return bench_pipeline(device)
 
 
 def _soak(device=None) -> list[Row]:
-    from inspector.pipeline_bench import bench_soak
+    from inspector.bench.pipeline import bench_soak
 
     return bench_soak(device)
 

@@ -1,4 +1,5 @@
-"""The pipeline's benchmarks: throughput beside the bare model in one run, and a soak test.
+"""`inspector bench` sections "pipeline" and "soak": throughput beside the bare model in one run,
+and the soak test (tests/test_soak.py runs it too); both drive the same pipeline.
 
 The simulator source renders its pairs once (`prerender`) and the pipeline runs
 with `keep_all`, so the figure is what the inspection itself sustains, not how

@@ -47,7 +47,7 @@ def _soak(device=None) -> list[Row]:
 
 
 def _audit(device=None) -> list[Row]:
-    from inspector.audit.bench import bench_audit
+    from inspector.bench.audit import bench_audit
 
     return bench_audit(device)
 

@@ -1,4 +1,5 @@
-"""The audit benchmark: records per second on one and on two Dask workers, in one run.
+"""`inspector bench` section "audit": records per second on one and on two Dask workers, in one run,
+from logs that `write_bench_logs` writes (the audit view's tests use them too).
 
 Every worker gets one torch thread, so the ratio measures what a second worker
 process adds (the issue's scaling target); one worker with both cores' threads

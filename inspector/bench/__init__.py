@@ -1,69 +1,38 @@
-"""Benchmarks behind `inspector bench`: each section measures its own figures in the same run.
+"""Benchmarks behind `inspector bench`: `SECTIONS`, each section by name, and `format_table`.
 
-Nothing here asserts a speed; the numbers are printed for a person to compare
-with the targets in the README.
+Each section measures its own figures in the same run, in a module of its own here;
+`table` holds the rows they return. Nothing here asserts a speed; the numbers are
+printed for a person to compare with the targets in the README.
 """
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import Callable
 
 from inspector.bench.table import Row, format_table
 
 __all__ = ["SECTIONS", "format_table"]  # what `inspector bench` uses
 
-
-def _simulator(device=None) -> list[Row]:
-    from inspector.bench.simulator import bench_simulator
-
-    return bench_simulator()
-
-
-def _explain(device=None) -> list[Row]:
-    from importlib.util import find_spec
-
-    from inspector.errors import InspectorError
-    from inspector.bench.explain import bench_explain
-
-    if find_spec("captum") is None:
-        raise InspectorError("the explain benchmark compares against captum: pip install -e '.[bench]'")
-    return bench_explain(device)
-
-
-def _records(device=None) -> list[Row]:
-    from inspector.bench.records import bench_records
-
-    return bench_records()
-
-
-def _pipeline(device=None) -> list[Row]:
-    from inspector.bench.pipeline import bench_pipeline
-
-    return bench_pipeline(device)
-
-
-def _soak(device=None) -> list[Row]:
-    from inspector.bench.pipeline import bench_soak
-
-    return bench_soak(device)
-
-
-def _audit(device=None) -> list[Row]:
-    from inspector.bench.audit import bench_audit
-
-    return bench_audit(device)
-
-
-def _gui(device=None) -> list[Row]:
-    from inspector.bench.gui import bench_gui
-
-    return bench_gui(device)
-
-
-SECTIONS = {
-    "simulator": _simulator,
-    "explain": _explain,
-    "records": _records,
-    "pipeline": _pipeline,
-    "soak": _soak,
-    "audit": _audit,
-    "gui": _gui,
+# The module of each section; its function is bench_<section>(device).
+_MODULES = {
+    "simulator": "simulator",
+    "explain": "explain",
+    "records": "records",
+    "pipeline": "pipeline",
+    "soak": "pipeline",
+    "audit": "audit",
+    "gui": "gui",
 }
+
+
+def _section(name: str, module: str) -> Callable[..., list[Row]]:
+    # Imported when it runs: the sections need torch, captum, Dask, h5py followers or a Qt
+    # process, and `--only simulator` needs none of them.
+    def run(device=None) -> list[Row]:
+        return getattr(import_module(f"{__name__}.{module}"), f"bench_{name}")(device)
+
+    return run
+
+
+SECTIONS = {name: _section(name, module) for name, module in _MODULES.items()}

@@ -29,8 +29,10 @@ def _rate(fn: Callable[[int], object], n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def bench_simulator(n: int = 120, seed: int = 0) -> list[Row]:
-    """Pairs per second of the simulated line on one core: drawing, rendering both cameras, IPM."""
+def bench_simulator(device=None, n: int = 120, seed: int = 0) -> list[Row]:
+    """Pairs per second of the simulated line on one core: drawing, rendering both cameras, IPM.
+
+    `device` is unused: the line is drawn with NumPy and OpenCV."""
     from inspector.synth.line import SimulatedLine
 
     line = SimulatedLine()

@@ -207,7 +207,7 @@ def test_main_returns_non_zero_on_bad_input(tmp_path, capsys):
 def test_core_never_imports_qt():
     code = (
         "import sys, inspector, inspector.cli, inspector.synth, inspector.synth.dataset, inspector.demo, "
-        "inspector.pipeline, inspector.plugins, inspector.runner, inspector.pipeline_bench, calibration, plugins, "
+        "inspector.pipeline, inspector.plugins, inspector.runner, inspector.bench.pipeline, calibration, plugins, "
         "plugins.simulator_source, plugins.folder_source, plugins.video_source\n"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph'))]\n"
         "assert not bad, bad\n"

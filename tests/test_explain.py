@@ -291,7 +291,7 @@ def test_bad_target_and_grid(model):
 
 def test_naive_baseline_computes_the_same_curves(model, samples):
     pytest.importorskip("captum")
-    from inspector.explain.bench import method_flops, naive_explain
+    from inspector.bench.explain import method_flops, naive_explain
 
     s = samples[2]
     e = explain_pair(model, s.view1, s.view2)

@@ -16,7 +16,7 @@ from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
 from inspector.errors import ImageError
 from inspector.explain import Explainer, explain_pair
 from inspector.pipeline import LatestFrames, Pipeline, PipelineConfig, PipelineError
-from inspector.pipeline_bench import hook_count
+from inspector.bench.pipeline import hook_count
 from inspector.records import RecordReader
 from inspector.records.schema import TIMING_NAMES
 from inspector.source_images import check_image

@@ -7,7 +7,7 @@ prints the same figures.
 
 import pytest
 
-from inspector.pipeline_bench import soak
+from inspector.bench.pipeline import soak
 
 
 @pytest.mark.slow

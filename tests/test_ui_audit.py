@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory):
-    from inspector.audit.bench import write_bench_logs
+    from inspector.bench.audit import write_bench_logs
 
     folder = tmp_path_factory.mktemp("audit_logs")
     write_bench_logs(folder, logs=2, per_log=12)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspector.bench import Row
+from inspector.bench.table import Row
 
 FOLLOWER = textwrap.dedent(
     """
@@ -46,8 +46,9 @@ FOLLOWER = textwrap.dedent(
 )
 
 
-def _records(n_distinct: int = 8):
-    """Real inspections of the simulated line (content decides what compression achieves)."""
+def simulated_inspections(n_distinct: int = 8):
+    """A layout and `n_distinct` real inspections of the simulated line (content decides what
+    compression achieves; the audit section writes its logs from them too)."""
     import inspector
     from inspector.explain import Explainer
     from inspector.records import Inspection, Layout
@@ -86,8 +87,11 @@ def _run(layout, recs, folder: Path, name: str, n: int, **options) -> tuple[floa
     return rate, path.stat().st_size / n
 
 
-def bench_records(n: int = 300) -> list[Row]:
-    layout, recs = _records()
+def bench_records(device=None, n: int = 300) -> list[Row]:
+    """Append rate and bytes per record for each compression and fsync choice.
+
+    `device` is unused: the inspections are made once on the CPU; what is measured is the writer."""
+    layout, recs = simulated_inspections()
     variants = [
         ("gzip-4 (chosen)", {"compression": "gzip"}),
         ("gzip-1", {"compression": {"compression": "gzip", "compression_opts": 1}}),

@@ -1,4 +1,5 @@
-"""The pipeline's benchmarks: throughput beside the bare model in one run, and a soak test.
+"""`inspector bench` sections "pipeline" and "soak": throughput beside the bare model in one run,
+and the soak test (tests/test_soak.py runs it too); both drive the same pipeline.
 
 The simulator source renders its pairs once (`prerender`) and the pipeline runs
 with `keep_all`, so the figure is what the inspection itself sustains, not how
@@ -16,19 +17,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from inspector.bench import Row
-
-
-def rss_mb() -> float:
-    """Resident memory of this process in MB (Linux /proc; NaN elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-        import os
-
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return float("nan")
+from inspector.bench.table import Row, rss_mb
 
 
 def hook_count(model: torch.nn.Module) -> int:

@@ -1,4 +1,5 @@
-"""The audit benchmark: records per second on one and on two Dask workers, in one run.
+"""`inspector bench` section "audit": records per second on one and on two Dask workers, in one run,
+from logs that `write_bench_logs` writes (the audit view's tests use them too).
 
 Every worker gets one torch thread, so the ratio measures what a second worker
 process adds (the issue's scaling target); one worker with both cores' threads
@@ -11,15 +12,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from inspector.bench import Row
+from inspector.bench.table import Row
 
 
 def write_bench_logs(folder: Path, logs: int = 4, per_log: int = 100) -> list[Path]:
     """Logs of real inspections of the simulated line (views kept, so they can be re-run)."""
     from inspector.records import RecordWriter
-    from inspector.records.bench import _records
+    from inspector.bench.records import simulated_inspections
 
-    layout, recs = _records(16)
+    layout, recs = simulated_inspections(16)
     paths = []
     for k in range(logs):
         path = folder / f"bench_{k}.h5"
@@ -42,7 +43,7 @@ def _measure(paths, workers: int, threads: int) -> tuple[float, float]:
         rate = result.summary.records / (time.perf_counter() - t0)
 
         def rss(dask_worker=None):
-            from inspector.pipeline_bench import rss_mb
+            from inspector.bench.table import rss_mb
 
             return rss_mb()
 

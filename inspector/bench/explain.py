@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from inspector.bench import Row
+from inspector.bench.table import Row
 from inspector.explain.engine import DEFAULT_P, Explainer
 from inspector.explain.gradcam import grad_cams
 from inspector.explain.masks import occlusion_mask
@@ -103,8 +103,14 @@ def naive_explain(model, x1: torch.Tensor, x2: torch.Tensor, grid: np.ndarray) -
 
 
 def bench_explain(device=None, n_pairs: int = 16, repeats: int = 5) -> list[Row]:
+    from importlib.util import find_spec
+
+    from inspector.errors import InspectorError
     from inspector.model.checkpoint import load_model, resolve_device
     from inspector.synth import generate
+
+    if find_spec("captum") is None:
+        raise InspectorError("the explain benchmark compares against captum: pip install -e '.[bench]'")
 
     dev = resolve_device(device)
     model = load_model(device=dev)

@@ -106,7 +106,8 @@ def bench_explain(device=None, n_pairs: int = 16, repeats: int = 5) -> list[Row]
     from importlib.util import find_spec
 
     from inspector.errors import InspectorError
-    from inspector.model.checkpoint import load_model, resolve_device
+    from inspector.devices import resolve_device
+    from inspector.model.checkpoint import load_model
     from inspector.synth import generate
 
     if find_spec("captum") is None:

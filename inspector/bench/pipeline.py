@@ -34,9 +34,11 @@ def hook_count(model: torch.nn.Module) -> int:
 def _pipeline(model, rig, out: Optional[Path], n: int, device, prerender: int = 48, on_result=None, curves="nok"):
     from inspector.explain import Explainer
     from inspector.pipeline import Pipeline, PipelineConfig
-    from plugins.simulator_source import SimulatorSource
+    from inspector.plugins import PluginRegistry
 
-    source = SimulatorSource(rate=0, cavities=4, prerender=prerender, hidden_share=0.25, seed=11)
+    source = PluginRegistry.discover().start(
+        "sources", "simulator", rate=0, cavities=4, prerender=prerender, hidden_share=0.25, seed=11
+    )
     pipe = Pipeline(
         source, model, rig=rig, out=out, explainer=Explainer(model, device=device),
         config=PipelineConfig(curves=curves, keep_all=True, max_records=n), on_result=on_result,
@@ -56,7 +58,7 @@ def bench_pipeline(device=None, n: int = 400, batch: int = 8) -> list[Row]:
     import inspector
     from calibration import load_default_rig
     from inspector.explain import Explainer
-    from inspector.model.checkpoint import resolve_device
+    from inspector.devices import resolve_device
 
     device = resolve_device(device or "auto")
     model = inspector.load_model(device=device)
@@ -116,7 +118,7 @@ def soak(n: int = 2000, warmup: int = 300, device=None, every: int = 50) -> dict
     """Run `n` inspections into a log and watch resident memory, hooks and threads."""
     import inspector
     from calibration import load_default_rig
-    from inspector.model.checkpoint import resolve_device
+    from inspector.devices import resolve_device
 
     device = resolve_device(device or "auto")
     model = inspector.load_model(device=device)

@@ -4,9 +4,7 @@ The headless core. It never imports Qt; the desktop application lives in `ui`.
 """
 
 from inspector.errors import InspectorError
-
-__version__ = "0.1.0"
-
+from inspector.version import __version__
 
 
 def load_model(path=None, device=None):

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from inspector import __version__
+from inspector.version import __version__
 from inspector.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from inspector import __version__
+from inspector.version import __version__
 from inspector.cli import audit, bench, explain, line, live, logs, model, plugins
 from inspector.cli.contributions import contributions
 from inspector.cli.options import (

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from inspector import __version__
+from inspector.version import __version__
 from inspector.devices import resolve_device
 from inspector.errors import DatasetError, InspectorError
 from inspector.model.checkpoint import save_checkpoint

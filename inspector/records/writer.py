@@ -21,7 +21,7 @@ from typing import Optional
 import h5py
 import numpy as np
 
-from inspector import __version__
+from inspector.version import __version__
 from inspector.hdf5_format import SWMR_LIBVER
 from inspector.records.errors import RecordsError
 from inspector.records.inspection import Inspection

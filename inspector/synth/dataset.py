@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import h5py
 import numpy as np
 
-from inspector import __version__
+from inspector.version import __version__
 from inspector.errors import DatasetError
 from inspector.files import check_output_file, format_bytes
 from inspector.hdf5_format import PLAIN_LIBVER

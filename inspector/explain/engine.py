@@ -97,7 +97,7 @@ def influence_of(m: float) -> str:
 ViewsLike = Union[np.ndarray, torch.Tensor]
 
 
-def _as_batch(views: ViewsLike, name: str, size: Optional[tuple[int, int]]) -> torch.Tensor:
+def views_as_batch(views: ViewsLike, name: str, size: Optional[tuple[int, int]]) -> torch.Tensor:
     """(N, H, W, 3) or (H, W, 3) uint8 RGB or float in [0, 1] → float32 (N, 3, H, W) on the CPU."""
     a = views.detach().cpu().numpy() if isinstance(views, torch.Tensor) else np.asarray(views)
     if a.ndim == 3:
@@ -230,8 +230,8 @@ class Explainer:
         get the masked-input curves, the costly part. A pair without them has NaN curves and m,
         and influence "none"; its maps and probabilities are the same as with them.
         """
-        x1_all = _as_batch(views1, "view 1", self.size)
-        x2_all = _as_batch(views2, "view 2", self.size)
+        x1_all = views_as_batch(views1, "view 1", self.size)
+        x2_all = views_as_batch(views2, "view 2", self.size)
         if x1_all.shape != x2_all.shape:
             raise InspectorError(f"view 1 and view 2 differ in shape: {tuple(x1_all.shape)} vs {tuple(x2_all.shape)}")
         n = x1_all.shape[0]

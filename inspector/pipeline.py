@@ -273,9 +273,9 @@ class Pipeline:
             raise PipelineError(f"source {source.name} delivers raw camera images: a rig is needed to map them")
         self.rig = rig if source.raw else None
         if explainer is None:
-            from inspector.explain import Explainer
+            from inspector.explain import GradCAM
 
-            explainer = Explainer(model, device=device)
+            explainer = GradCAM(model, device=device)
         self.explainer = explainer
         self.size = tuple(model.config.input_size) if hasattr(model, "config") else None
         if self.rig is not None and self.size is not None and (self.rig.grid.height, self.rig.grid.width) != self.size:

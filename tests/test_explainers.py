@@ -12,6 +12,9 @@ leaving α = G²) is checked against the formula computed by hand in float64 on 
 two-branch model, as are HiResCAM, XGrad-CAM and LayerCAM, to 1e-5.
 """
 
+import inspect
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +23,17 @@ from torch.nn import functional as F
 
 import inspector
 from inspector.errors import InspectorError
-from inspector.explain import RISE, Explainer, GradCAM, HiResCAM, ScoreCAM
+from inspector.explain import (
+    RISE,
+    Explainer,
+    GradCAM,
+    GradCAMPlusPlus,
+    GradientCAM,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    XGradCAM,
+)
 from inspector.explain.explainers import BUILTIN, explainer_names, parse_explainers, start_explainer
 from inspector.explain.fusion import block_fusion, otsu_bins
 from inspector.explain.rise import rise_masks
@@ -65,6 +78,49 @@ def test_every_builtin_is_registered_and_starts_under_its_name(model):
         GradCAM(model, prior="stage3")
     with pytest.raises(InspectorError, match="rise: need"):
         RISE(model, keep=1.5)
+
+
+GRADIENT = (GradCAM, HiResCAM, GradCAMPlusPlus, XGradCAM, LayerCAM)
+METHODS = (*GRADIENT, ScoreCAM, RISE)
+
+
+def test_the_base_makes_no_maps_and_grad_cam_is_one_gradient_rule_among_the_explainers(model):
+    for abstract in (Explainer, GradientCAM):
+        with pytest.raises(TypeError, match="abstract"):
+            abstract(model)
+    assert not hasattr(Explainer, "rule")
+    for cls in METHODS:
+        assert issubclass(cls, Explainer) and issubclass(cls, GradientCAM) == (cls in GRADIENT)
+    for cls in (ScoreCAM, RISE):  # not Grad-CAMs with an unused rule
+        assert not hasattr(cls, "rule") and not issubclass(cls, GradCAM)
+    assert len({cls.rule for cls in GRADIENT}) == len(GRADIENT) and len({cls.name for cls in METHODS}) == len(METHODS)
+    registry = PluginRegistry.discover()
+    registered = [registry.get("explainers", name) for name in BUILTIN]
+    assert set(METHODS) <= set(registered)
+    assert all(obj in METHODS and obj.name == name for name, obj in zip(BUILTIN, registered) if isinstance(obj, type))
+
+
+def _examples(cls):
+    return [line.strip()[4:] for line in inspect.getdoc(cls).splitlines() if line.strip().startswith(">>> ")]
+
+
+@pytest.mark.parametrize("cls", (Explainer, GradientCAM, *METHODS), ids=lambda c: c.__name__)
+def test_every_explainer_shows_its_use_with_names_that_import(cls):
+    imports = [line for line in _examples(cls) if line.startswith(("from ", "import "))]
+    assert imports and any(cls.__name__ in line for line in _examples(cls))
+    names = {}
+    for line in imports:
+        exec(line, names)
+    assert names[cls.__name__] is cls
+
+
+@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+def test_every_method_gives_its_equation_and_its_paper(cls):
+    doc = inspect.getdoc(cls)
+    assert "Σ" in doc and "=" in doc, "the equation of the map"
+    assert re.search(r'"[^"]{20,}",\s+[A-Z]\.', doc), "the paper's title in quotes, then its authors"
+    assert re.search(r"\b(19|20)\d\d\b", doc), "the paper's year"
+    assert any(f"{cls.__name__}(" in line for line in _examples(cls)), "an example that starts it"
 
 
 @pytest.mark.parametrize("name", BUILTIN)

@@ -15,7 +15,7 @@ from pathlib import Path
 import inspector
 from calibration import load_default_rig
 from inspector.audit import audit, write_report
-from inspector.explain import Explainer
+from inspector.explain import GradCAM
 from inspector.pipeline import Pipeline, PipelineConfig
 from inspector.records import LabelStore, RecordReader
 from plugins.simulator_source import SimulatorSource
@@ -29,7 +29,7 @@ def main() -> int:
         print("needs a headless browser: apt-get install chromium", file=sys.stderr)
         return 1
     model = inspector.load_model(device="cpu")
-    explainer = Explainer(model, device="cpu")
+    explainer = GradCAM(model, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for k in range(3):

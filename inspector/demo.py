@@ -26,7 +26,7 @@ def run_headless_demo(
     """Inspect `n` simulated cavities (two per shot, `rate` shots per second) through the pipeline
     and emit one line per cavity; returns how many verdicts match the simulator's truth."""
     from calibration import load_default_rig
-    from inspector.explain import Explainer
+    from inspector.explain import GradCAM
     from inspector.devices import resolve_device
     from inspector.model.checkpoint import load_model
     from inspector.pipeline import Pipeline, PipelineConfig
@@ -54,7 +54,7 @@ def run_headless_demo(
         )
 
     pipeline = Pipeline(
-        source, model, rig=rig, out=out, explainer=Explainer(model, device=device),
+        source, model, rig=rig, out=out, explainer=GradCAM(model, device=device),
         config=PipelineConfig(curves="all", batch=4), on_result=on_result,
     )
     emit(

@@ -64,7 +64,7 @@ class Pipeline:
     source delivers raw camera images. out: a log file (`.h5`) to create (at the
     first record: a run without one leaves no file), a folder to write rotating logs
     into, or None not to log. explainer: a prepared
-    explainer (default: `inspector.explain.Explainer(model)`). on_result and
+    explainer (default: `inspector.explain.GradCAM(model)`). on_result and
     on_bad_frame are called on the model's thread for every inspection and every
     skipped frame.
     """
@@ -92,9 +92,9 @@ class Pipeline:
             raise PipelineError(f"source {source.name} delivers raw camera images: a rig is needed to map them")
         self.rig = rig if source.raw else None
         if explainer is None:
-            from inspector.explain import Explainer
+            from inspector.explain import GradCAM
 
-            explainer = Explainer(model, device=device)
+            explainer = GradCAM(model, device=device)
         self.explainer = explainer
         self.size = tuple(model.config.input_size) if hasattr(model, "config") else None
         if self.rig is not None and self.size is not None and (self.rig.grid.height, self.rig.grid.width) != self.size:

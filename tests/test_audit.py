@@ -13,7 +13,7 @@ import inspector
 from calibration import load_default_rig
 from inspector.audit import AuditError, audit, find_logs, write_report
 from inspector.audit.tasks import M_BINS
-from inspector.explain import Explainer
+from inspector.explain import GradCAM
 from inspector.pipeline import Pipeline, PipelineConfig
 from inspector.records import LabelStore, RecordReader, RecordWriter
 from plugins.simulator_source import SimulatorSource
@@ -25,7 +25,7 @@ def logs(tmp_path_factory):
     file, and a log still open for writing."""
     folder = tmp_path_factory.mktemp("logs")
     model = inspector.load_model(device="cpu")
-    explainer = Explainer(model, device="cpu")
+    explainer = GradCAM(model, device="cpu")
     rig = load_default_rig()
     for k, n in enumerate((23, 17, 30)):
         Pipeline(SimulatorSource(rate=0, prerender=8, seed=k, hidden_share=0.3, cavities=2), model, rig=rig,

@@ -10,7 +10,7 @@ from calibration import load_default_rig
 from inspector.audit import audit
 from inspector.cli import main
 from inspector.evaluation.compare import format_comparison, markdown_comparison, run_comparison, write_comparison
-from inspector.explain.explainers import HiResCAMExplainer, RISEExplainer
+from inspector.explain import HiResCAM, RISE
 from inspector.pipeline import Pipeline, PipelineConfig
 from inspector.records import RecordReader
 from plugins.simulator_source import SimulatorSource
@@ -74,7 +74,7 @@ def test_explain_command_takes_an_explainer(tmp_path, capsys, line):
 def test_pipeline_logs_rise_and_the_audit_reruns_with_another_explainer(model, tmp_path):
     log = tmp_path / "line.h5"
     Pipeline(SimulatorSource(rate=0, prerender=4, seed=1, hidden_share=0.3, cavities=2), model,
-             rig=load_default_rig(), out=log, explainer=RISEExplainer(model, masks=16),
+             rig=load_default_rig(), out=log, explainer=RISE(model, masks=16),
              config=PipelineConfig(max_records=4, keep_all=True, curves="all")).run()
     with RecordReader(log) as r:
         assert r.layout.stage_shapes == ((128, 128),) * 4  # RISE's one map stands at every stage
@@ -84,7 +84,7 @@ def test_pipeline_logs_rise_and_the_audit_reruns_with_another_explainer(model, t
     result = audit([str(log)], scheduler="none", explainer="hirescam")
     assert "hirescam" in result.mode and result.summary.compared == 4
     assert not result.summary.disagreements  # the prediction does not depend on the explainer
-    direct = HiResCAMExplainer(model).explain_batch(np.stack([a for a, _ in views]), np.stack([b for _, b in views]))
+    direct = HiResCAM(model).explain_batch(np.stack([a for a, _ in views]), np.stack([b for _, b in views]))
     m_sum = sum(result.summary.m_sum.values())
     assert m_sum == pytest.approx(sum(e.m for e in direct), abs=1e-4)
     with pytest.raises(inspector.errors.InspectorError, match="no explainer plugin named 'nope'"):

@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from inspector.errors import InspectorError
-from inspector.explain import Explainer, explain_batch, explain_pair, influence_of, occlusion_mask
+from inspector.explain import GradCAM, explain_batch, explain_pair, influence_of, occlusion_mask
 from inspector.explain.masks import occluded_count, occlusion_ranks
 from inspector.model import MVFN, ArchConfig
 
@@ -113,7 +113,7 @@ def test_shared_branch_gets_a_map_per_view():
     ref = _manual_gradcam(shared, x1, x2, 0)
     assert _rel(ref[0], ref[1]) > 0.05  # the two views really differ
     for fold in (False, True):
-        e = Explainer(shared, fold_bn=fold).explain(x1[0].permute(1, 2, 0).numpy(), x2[0].permute(1, 2, 0).numpy(),
+        e = GradCAM(shared, fold_bn=fold).explain(x1[0].permute(1, 2, 0).numpy(), x2[0].permute(1, 2, 0).numpy(),
                                                    target=0)
         assert _rel(e.cams, ref) <= 1e-4
 
@@ -128,7 +128,7 @@ def test_shared_branch_gets_a_map_per_view():
         def cam_layers(self):
             return self.inner.cam_layers()
 
-    e = Explainer(WholeOnly(shared), fold_bn=False).explain(
+    e = GradCAM(WholeOnly(shared), fold_bn=False).explain(
         x1[0].permute(1, 2, 0).numpy(), x2[0].permute(1, 2, 0).numpy(), target=0
     )
     assert _rel(e.cams, ref) <= 1e-4
@@ -220,8 +220,8 @@ def test_batch_equals_one_by_one(model, samples):
 
 def test_folded_and_unfolded_agree(model, samples):
     s = samples[1]
-    a = Explainer(model, fold_bn=True).explain(s.view1, s.view2)
-    b = Explainer(model, fold_bn=False).explain(s.view1, s.view2)
+    a = GradCAM(model, fold_bn=True).explain(s.view1, s.view2)
+    b = GradCAM(model, fold_bn=False).explain(s.view1, s.view2)
     assert _rel(a.cams, b.cams) <= 1e-4
     np.testing.assert_allclose(a.curves, b.curves, atol=1e-4)
 
@@ -230,7 +230,7 @@ def test_hooks_removed_mode_and_grads_restored_even_when_the_model_raises(model,
     s = samples[0]
     net = MVFN().train()
     flags = [p.requires_grad for p in net.parameters()]
-    Explainer(net, fold_bn=False).explain(s.view1, s.view2)
+    GradCAM(net, fold_bn=False).explain(s.view1, s.view2)
     assert net.training and [p.requires_grad for p in net.parameters()] == flags
     assert all(p.grad is None for p in net.parameters())
     assert all(not m._forward_hooks for m in net.modules())
@@ -241,14 +241,14 @@ def test_hooks_removed_mode_and_grads_restored_even_when_the_model_raises(model,
 
     broken = Broken().eval()
     with pytest.raises(RuntimeError, match="fusion failed"):
-        Explainer(broken, fold_bn=False).explain(s.view1, s.view2)
+        GradCAM(broken, fold_bn=False).explain(s.view1, s.view2)
     assert all(not m._forward_hooks for m in broken.modules())
     assert not broken.training
 
 
 def test_repeated_calls_do_not_keep_tensors(model, samples):
     s = samples[0]
-    ex = Explainer(model)
+    ex = GradCAM(model)
     ex.explain(s.view1, s.view2)
 
     def live_tensors():
@@ -317,7 +317,7 @@ def test_single_view_baseline_is_explained_with_an_empty_other_view(samples):
 
 def test_curves_for_some_pairs_only_leave_the_rest_unchanged(model, samples):
     """The pipeline's `--curves nok`: pairs without curves keep their maps and probabilities."""
-    ex = Explainer(model)
+    ex = GradCAM(model)
     v1 = np.stack([s.view1 for s in samples[:4]])
     v2 = np.stack([s.view2 for s in samples[:4]])
     full = ex.explain_batch(v1, v2)

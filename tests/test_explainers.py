@@ -12,6 +12,8 @@ leaving α = G²) is checked against the formula computed by hand in float64 on 
 two-branch model, as are HiResCAM, XGrad-CAM and LayerCAM, to 1e-5.
 """
 
+import inspect
+import re
 import tomllib
 from pathlib import Path
 
@@ -23,15 +25,18 @@ from torch.nn import functional as F
 
 import inspector
 from inspector.errors import InspectorError
-from inspector.explain import Explainer
-from inspector.explain.explainers import (
-    HiResCAMExplainer,
-    RISEExplainer,
-    ScoreCAMExplainer,
-    explainer_names,
-    parse_explainers,
-    start_explainer,
+from inspector.explain import (
+    RISE,
+    Explainer,
+    GradCAM,
+    GradCAMPlusPlus,
+    GradientCAM,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    XGradCAM,
 )
+from inspector.explain.explainers import explainer_names, parse_explainers, start_explainer
 from inspector.explain.fusion import block_fusion, otsu_bins
 from inspector.explain.rise import rise_masks
 from inspector.model import MVFN, ArchConfig
@@ -76,9 +81,52 @@ def test_every_builtin_is_registered_and_starts_under_its_name(model):
     with pytest.raises(InspectorError, match="unknown nope"):
         parse_explainers("gradcam,nope")
     with pytest.raises(InspectorError, match="prior must be one of"):
-        Explainer(model, prior="stage3")
+        GradCAM(model, prior="stage3")
     with pytest.raises(InspectorError, match="rise: need"):
-        RISEExplainer(model, keep=1.5)
+        RISE(model, keep=1.5)
+
+
+GRADIENT = (GradCAM, HiResCAM, GradCAMPlusPlus, XGradCAM, LayerCAM)
+METHODS = (*GRADIENT, ScoreCAM, RISE)
+
+
+def test_the_base_makes_no_maps_and_grad_cam_is_one_gradient_rule_among_the_explainers(model):
+    for abstract in (Explainer, GradientCAM):
+        with pytest.raises(TypeError, match="abstract"):
+            abstract(model)
+    assert not hasattr(Explainer, "rule")
+    for cls in METHODS:
+        assert issubclass(cls, Explainer) and issubclass(cls, GradientCAM) == (cls in GRADIENT)
+    for cls in (ScoreCAM, RISE):  # not Grad-CAMs with an unused rule
+        assert not hasattr(cls, "rule") and not issubclass(cls, GradCAM)
+    assert len({cls.rule for cls in GRADIENT}) == len(GRADIENT) and len({cls.name for cls in METHODS}) == len(METHODS)
+    registry = PluginRegistry.discover()
+    registered = [registry.get("explainers", name) for name in BUILTIN]
+    assert set(METHODS) <= set(registered)
+    assert all(obj in METHODS and obj.name == name for name, obj in zip(BUILTIN, registered) if isinstance(obj, type))
+
+
+def _examples(cls):
+    return [line.strip()[4:] for line in inspect.getdoc(cls).splitlines() if line.strip().startswith(">>> ")]
+
+
+@pytest.mark.parametrize("cls", (Explainer, GradientCAM, *METHODS), ids=lambda c: c.__name__)
+def test_every_explainer_shows_its_use_with_names_that_import(cls):
+    imports = [line for line in _examples(cls) if line.startswith(("from ", "import "))]
+    assert imports and any(cls.__name__ in line for line in _examples(cls))
+    names = {}
+    for line in imports:
+        exec(line, names)
+    assert names[cls.__name__] is cls
+
+
+@pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.__name__)
+def test_every_method_gives_its_equation_and_its_paper(cls):
+    doc = inspect.getdoc(cls)
+    assert "Σ" in doc and "=" in doc, "the equation of the map"
+    assert re.search(r'"[^"]{20,}",\s+[A-Z]\.', doc), "the paper's title in quotes, then its authors"
+    assert re.search(r"\b(19|20)\d\d\b", doc), "the paper's year"
+    assert any(f"{cls.__name__}(" in line for line in _examples(cls)), "an example that starts it"
 
 
 def test_third_party_explainers_come_after_the_builtins():
@@ -360,7 +408,7 @@ def test_rise_equals_its_definition_by_hand():
     net = Tiny().eval()
     g = torch.Generator().manual_seed(7)
     x = (torch.rand(1, 3, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g))
-    ex = RISEExplainer(net, masks=40, cells=4, keep=0.5, seed=3, chunk=7)
+    ex = RISE(net, masks=40, cells=4, keep=0.5, seed=3, chunk=7)
     e = ex.explain(_hwc(x[0]), _hwc(x[1]))
     masks = rise_masks(40, (16, 16), cells=4, keep=0.5, seed=3)
     assert masks.min() >= 0 and masks.max() <= 1 and 0.3 < float(masks.mean()) < 0.7
@@ -379,15 +427,15 @@ def test_rise_equals_its_definition_by_hand():
 
 def test_rise_is_seeded_and_score_cam_repeatable(model, samples):
     s = samples[3]
-    a = RISEExplainer(model, masks=32, seed=4).explain(s.view1, s.view2)
-    b = RISEExplainer(model, masks=32, seed=4).explain(s.view1, s.view2)
-    c = RISEExplainer(model, masks=32, seed=5).explain(s.view1, s.view2)
+    a = RISE(model, masks=32, seed=4).explain(s.view1, s.view2)
+    b = RISE(model, masks=32, seed=4).explain(s.view1, s.view2)
+    c = RISE(model, masks=32, seed=5).explain(s.view1, s.view2)
     np.testing.assert_array_equal(a.cams, b.cams)
     assert _rel(a.cams, c.cams) > 1e-3
-    ex = RISEExplainer(model, masks=32, seed=4)
+    ex = RISE(model, masks=32, seed=4)
     ex.explain(samples[0].view1, samples[0].view2)  # an earlier call does not move the masks
     np.testing.assert_array_equal(ex.explain(s.view1, s.view2).cams, a.cams)
-    sc = ScoreCAMExplainer(Tiny().eval())
+    sc = ScoreCAM(Tiny().eval())
     v1, v2 = np.random.default_rng(2).uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
     np.testing.assert_array_equal(sc.explain(v1, v2).cams, sc.explain(v1, v2).cams)
 
@@ -395,7 +443,7 @@ def test_rise_is_seeded_and_score_cam_repeatable(model, samples):
 def test_rise_finds_the_bright_blob_of_the_camera_that_matters():
     view = np.full((64, 64, 3), 0.1, np.float32)
     view[20:44, 20:44] = 1.0
-    e = RISEExplainer(Brightness(1), masks=256, seed=0).explain(view, view.copy(), target="bright")
+    e = RISE(Brightness(1), masks=256, seed=0).explain(view, view.copy(), target="bright")
     coverage = (rise_masks(256, (64, 64), seed=0).sum(0) / (256 * 0.5)).numpy()
     # The ignored camera's score never moves: its map is that score times the masks' coverage.
     np.testing.assert_allclose(e.cams[0, 0] / coverage, e.probs[0], rtol=1e-4)
@@ -442,7 +490,7 @@ def test_gradcam_fused_keeps_the_maps_and_draws_masks_from_the_fusion(model, sam
     expected = [int((fused.prior[v] > fused.prior[v].max() / 4).sum()) for v in (0, 1)]
     assert list(fused.occludable) == expected
     assert _rel(fused.prior, plain.cams[:, 3] / plain.cams[:, 3].max(axis=(1, 2), keepdims=True)) > 0.05
-    hires = HiResCAMExplainer(model, prior="fused").explain(s.view1, s.view2)
+    hires = HiResCAM(model, prior="fused").explain(s.view1, s.view2)
     assert hires.explainer == "hirescam-fused"
 
 

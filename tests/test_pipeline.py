@@ -14,7 +14,7 @@ import inspector
 from calibration import load_default_rig
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
 from inspector.errors import ImageError
-from inspector.explain import Explainer, explain_pair
+from inspector.explain import GradCAM, explain_pair
 from inspector.pipeline import LatestFrames, Pipeline, PipelineConfig, PipelineError
 from inspector.bench.pipeline import hook_count
 from inspector.records import RecordReader
@@ -36,7 +36,7 @@ def rig():
 
 @pytest.fixture(scope="module")
 def explainer(model):
-    return Explainer(model, device="cpu")
+    return GradCAM(model, device="cpu")
 
 
 def _pipeline_threads():

@@ -240,9 +240,9 @@ def test_the_chosen_explainer_runs_and_a_broken_one_is_greyed(qtbot, make_view, 
 
     class Counting:
         def __init__(self, model, device=None):
-            from inspector.explain import Explainer
+            from inspector.explain import GradCAM
 
-            self.inner = Explainer(model, device=device)
+            self.inner = GradCAM(model, device=device)
 
         def explain_batch(self, *args, **kwargs):
             calls.append(threading.get_ident())

@@ -20,7 +20,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from inspector.bench.table import Row
-from inspector.explain.engine import DEFAULT_P, Explainer
+from inspector.explain import GradCAM
+from inspector.explain.engine import DEFAULT_P
 from inspector.explain.gradcam import grad_cams
 from inspector.explain.masks import occlusion_mask
 
@@ -118,7 +119,7 @@ def bench_explain(device=None, n_pairs: int = 16, repeats: int = 5) -> list[Row]
     samples = generate(n_pairs, seed=99, hidden_share=0.3)
     to_t = lambda v: torch.from_numpy(v).permute(2, 0, 1)[None].float().div(255).to(dev)
     pairs = [(to_t(s.view1), to_t(s.view2)) for s in samples]
-    explainer = Explainer(model, device=dev)
+    explainer = GradCAM(model, device=dev)
     grid = DEFAULT_P
 
     # warm-up (allocator, kernels), then median per pair over the pairs

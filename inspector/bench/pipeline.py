@@ -32,7 +32,7 @@ def hook_count(model: torch.nn.Module) -> int:
 
 
 def _pipeline(model, rig, out: Optional[Path], n: int, device, prerender: int = 48, on_result=None, curves="nok"):
-    from inspector.explain import Explainer
+    from inspector.explain import GradCAM
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.plugins import PluginRegistry
 
@@ -40,7 +40,7 @@ def _pipeline(model, rig, out: Optional[Path], n: int, device, prerender: int = 
         "sources", "simulator", rate=0, cavities=4, prerender=prerender, hidden_share=0.25, seed=11
     )
     pipe = Pipeline(
-        source, model, rig=rig, out=out, explainer=Explainer(model, device=device),
+        source, model, rig=rig, out=out, explainer=GradCAM(model, device=device),
         config=PipelineConfig(curves=curves, keep_all=True, max_records=n), on_result=on_result,
     )
     return pipe, pipe.run()
@@ -57,7 +57,7 @@ def bench_pipeline(device=None, n: int = 400, batch: int = 8) -> list[Row]:
     """Pairs per second: bare model, explainer alone, and the whole pipeline, one after the other."""
     import inspector
     from calibration import load_default_rig
-    from inspector.explain import Explainer
+    from inspector.explain import GradCAM
     from inspector.devices import resolve_device
 
     device = resolve_device(device or "auto")
@@ -83,7 +83,7 @@ def bench_pipeline(device=None, n: int = 400, batch: int = 8) -> list[Row]:
         bare = max(rates)
 
     # The explainer alone, as the pipeline calls it: eight maps for all, curves for non-correct.
-    ex = Explainer(model, device=device)
+    ex = GradCAM(model, device=device)
     nok = lambda probs: probs.argmax(1) != correct  # noqa: E731
     ex.explain_batch(v1[:batch], v2[:batch], curves=nok, batch=batch)
     t0 = time.perf_counter()

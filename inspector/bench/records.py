@@ -50,13 +50,13 @@ def simulated_inspections(n_distinct: int = 8):
     """A layout and `n_distinct` real inspections of the simulated line (content decides what
     compression achieves; the audit section writes its logs from them too)."""
     import inspector
-    from inspector.explain import Explainer
+    from inspector.explain import GradCAM
     from inspector.records import Inspection, Layout
     from inspector.synth import generate
 
     model = inspector.load_model(device="cpu")
     samples = generate(n_distinct, seed=5, hidden_share=0.3)
-    ex = Explainer(model).explain_batch(np.stack([s.view1 for s in samples]), np.stack([s.view2 for s in samples]))
+    ex = GradCAM(model).explain_batch(np.stack([s.view1 for s in samples]), np.stack([s.view2 for s in samples]))
     layout = Layout(
         classes=model.classes,
         view_shape=samples[0].view1.shape,

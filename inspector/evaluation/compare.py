@@ -24,7 +24,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from inspector.explain.engine import Explainer, Explanation
+from inspector.explain.cam_rules import GradCAM
+from inspector.explain.engine import Explanation
 from inspector.explain.explainers import start_explainer
 from inspector.evaluation.figure import CURVE_STYLE, overlay
 from inspector.evaluation.metrics import DEFAULT_STEPS, SETTINGS, TOP_SHARE, Faithfulness, explanation_faithfulness
@@ -90,7 +91,7 @@ def run_comparison(
     # Warm-up, untimed: the first batch of a shape pays for kernel selection and allocation, which
     # would otherwise be charged to whichever explainer runs first. Each explainer then warms its
     # own path (RISE draws its masks) on one pair.
-    Explainer(model, device=device).explain_batch(v1[:batch], v2[:batch], batch=batch)
+    GradCAM(model, device=device).explain_batch(v1[:batch], v2[:batch], batch=batch)
     explainers, timings = {}, {}
     for name in names:
         explainer = explainers[name] = start_explainer(name, model, device=device, registry=registry)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from inspector.errors import InspectorError
-from inspector.explain.engine import _as_batch
+from inspector.explain.engine import views_as_batch
 from inspector.explain.masks import occluded_count, occlusion_ranks
 from inspector.explain.perturb import PairScorer
 from inspector.devices import resolve_device
@@ -153,7 +153,7 @@ def faithfulness(
     (N, 2, H, W) and target classes (N,), `batch` pairs at a time on `device` (default: the model's)."""
     if not 0.0 < share <= 1.0 or steps < 1:
         raise InspectorError(f"need 0 < share ≤ 1 and steps ≥ 1, got share {share}, steps {steps}")
-    x1_all, x2_all = _as_batch(views1, "view 1", None), _as_batch(views2, "view 2", None)
+    x1_all, x2_all = views_as_batch(views1, "view 1", None), views_as_batch(views2, "view 2", None)
     maps_all = torch.as_tensor(np.asarray(maps, np.float32))
     t_all = torch.as_tensor(np.asarray(targets, np.int64)).view(-1)
     n = x1_all.shape[0]

@@ -17,7 +17,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from inspector.explain.engine import Explainer, Explanation
+from inspector.explain.base import Explainer
+from inspector.explain.engine import Explanation
 from inspector.evaluation.figure import CURVE_STYLE
 
 INFLUENCES = ("camera 1", "camera 2", "equal")

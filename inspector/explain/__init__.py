@@ -1,27 +1,32 @@
 """Explanations of the MVFN's decisions: Tilgner et al.'s Grad-CAM masks, curves and camera influence.
 
-Other explainers (HiResCAM, Grad-CAM++, XGrad-CAM, LayerCAM, Score-CAM, RISE, a fused
-prior) start by registry name with `start_explainer`; how faithful their maps are is
-`inspector.evaluation`'s business.
+`Explainer` is the base every explainer shares (hooks, batching, masks, curves,
+m); `GradCAM` is Tilgner et al.'s, and HiResCAM, Grad-CAM++, XGrad-CAM, LayerCAM,
+Score-CAM, RISE and a fused prior also start by registry name with
+`start_explainer`. How faithful their maps are is `inspector.evaluation`'s business.
 """
 
-from inspector.explain.engine import (
-    DEFAULT_P,
-    EQUAL_BAND,
-    Explainer,
-    Explanation,
-    explain_batch,
-    explain_pair,
-    influence_of,
-)
-from inspector.explain.explainers import explainer_names, start_explainer
+from inspector.explain.base import Explainer
+from inspector.explain.cam_rules import GradCAM, GradCAMPlusPlus, GradientCAM, HiResCAM, LayerCAM, XGradCAM
+from inspector.explain.engine import DEFAULT_P, EQUAL_BAND, Explanation, influence_of
+from inspector.explain.explainers import explain_batch, explain_pair, explainer_names, start_explainer
 from inspector.explain.masks import occlusion_mask
+from inspector.explain.rise import RISE
+from inspector.explain.scorecam import ScoreCAM
 
 __all__ = [
     "DEFAULT_P",
     "EQUAL_BAND",
     "Explainer",
     "Explanation",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "GradientCAM",
+    "HiResCAM",
+    "LayerCAM",
+    "RISE",
+    "ScoreCAM",
+    "XGradCAM",
     "explain_batch",
     "explain_pair",
     "explainer_names",

@@ -1,90 +1,49 @@
-"""The built-in explainers beyond Grad-CAM, as the registry starts them: `Class(model, device=None, **options)`.
+"""The built-in explainers as the registry starts them, `Class(model, device=None, **options)`,
+and the one-call forms of Tilgner et al.'s method.
 
-Each is an `Explainer` that makes its stage maps another way and keeps the rest
-(masks, curves, m, influence, batching, devices, batch-norm folding), so the
-pipeline, the audit and the GUI use any of them unchanged. Registry names (entry
-point group `inspector.explainers` in pyproject.toml):
+Every explainer is a `base.Explainer` that makes its stage maps its own way and
+keeps the rest (masks, curves, m, influence, batching, devices, batch-norm
+folding), so the pipeline, the audit and the GUI use any of them unchanged.
+Registry names (entry point group `inspector.explainers` in pyproject.toml):
 
-- `gradcam` (the default, `engine.Explainer`), `hirescam`, `gradcampp`, `xgradcam`,
-  `layercam`: the gradient family, one forward and one backward pass for both views
-  and all four stages (formulas in `cam_rules`).
-- `scorecam`: Score-CAM per view and stage (`scorecam`), K masked copies per channel
-  set; the slowest CAM here.
-- `rise`: RISE per view (`rise`), seeded; one input-level map, the same at all four
-  stages. Options: masks (N, default 512), cells (8), keep (0.5), seed (0).
+- `gradcam` (the default), `hirescam`, `gradcampp`, `xgradcam`, `layercam`: the
+  gradient family (`cam_rules.GradientCAM` and its subclasses), one forward and
+  one backward pass for both views and all four stages.
+- `scorecam`: Score-CAM per view and stage (`scorecam.ScoreCAM`), K masked copies
+  per channel set; the slowest CAM here.
+- `rise`: RISE per view (`rise.RISE`), seeded; one input-level map, the same at all
+  four stages. Options: masks (N, default 512), cells (8), keep (0.5), seed (0).
 - `gradcam-fused`: Grad-CAM whose masks come from the block-wise fusion of its four
   stage maps (`fusion`); every explainer takes prior="fused" the same way.
 """
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from inspector.errors import InspectorError
-from inspector.explain import cam_rules
-from inspector.explain.engine import Explainer
-from inspector.explain.rise import rise_maps, rise_masks
-from inspector.explain.scorecam import score_cams
-
-class HiResCAMExplainer(Explainer):
-    name = "hirescam"
-    rule = staticmethod(cam_rules.hirescam)
+from inspector.explain.base import Explainer
+from inspector.explain.cam_rules import GradCAM
+from inspector.explain.engine import Explanation
 
 
-class GradCAMPlusPlusExplainer(Explainer):
-    name = "gradcampp"
-    rule = staticmethod(cam_rules.gradcampp)
-
-
-class XGradCAMExplainer(Explainer):
-    name = "xgradcam"
-    rule = staticmethod(cam_rules.xgradcam)
-
-
-class LayerCAMExplainer(Explainer):
-    name = "layercam"
-    rule = staticmethod(cam_rules.layercam)
-
-
-class ScoreCAMExplainer(Explainer):
-    """Score-CAM; `chunk` masked copies go through the model at once."""
-
-    name = "scorecam"
-
-    def _maps(self, x1, x2, target):
-        return score_cams(self.model, x1, x2, target, chunk=self.chunk)
-
-
-class RISEExplainer(Explainer):
-    """RISE with `masks` random masks of a `cells`×`cells` grid, each cell kept with probability `keep`;
-    `seed` fixes the masks (drawn once per image size, on the CPU, then kept on the device)."""
-
-    name = "rise"
-
-    def __init__(
-        self, model: nn.Module, *, masks: int = 512, cells: int = 8, keep: float = 0.5, seed: int = 0, **options
-    ):
-        if int(masks) < 1 or int(cells) < 1 or not 0.0 < float(keep) < 1.0:
-            raise InspectorError(f"rise: need masks ≥ 1, cells ≥ 1 and 0 < keep < 1 (got {masks}, {cells}, {keep})")
-        super().__init__(model, **options)
-        self.n_masks, self.cells, self.keep, self.seed = int(masks), int(cells), float(keep), int(seed)
-        self._masks: dict[tuple[int, int], torch.Tensor] = {}
-
-    def masks(self, size: tuple[int, int]) -> torch.Tensor:
-        size = (int(size[0]), int(size[1]))
-        if size not in self._masks:
-            drawn = rise_masks(self.n_masks, size, cells=self.cells, keep=self.keep, seed=self.seed)
-            self._masks[size] = drawn.to(self.device)
-        return self._masks[size]
-
-    def _maps(self, x1, x2, target):
-        return rise_maps(self.model, x1, x2, self.masks(x1.shape[2:]), target, keep=self.keep, chunk=self.chunk)
-
-
-def gradcam_fused(model: nn.Module, device=None, **options) -> Explainer:
+def gradcam_fused(model: nn.Module, device=None, **options) -> GradCAM:
     """Grad-CAM with the masks drawn from the block-wise fusion of its four stage maps."""
-    return Explainer(model, device=device, prior="fused", **options)
+    return GradCAM(model, device=device, prior="fused", **options)
+
+
+def explain_pair(model: nn.Module, view1, view2, *, target=None, p=None, device=None) -> Explanation:
+    """Explain one pair (H×W×3 uint8 RGB or float32 in [0, 1]) with Tilgner et al.'s method.
+
+    target: class name or index (default: the predicted class); p: the grid of
+    proportions (default 0, 0.1, …, 1).
+    """
+    return GradCAM(model, device=device).explain(view1, view2, target=target, p=p)
+
+
+def explain_batch(model: nn.Module, views1, views2, *, targets=None, p=None, device=None, batch: int = 16):
+    """Explain N pairs (N×H×W×3); a list of `Explanation`."""
+    return GradCAM(model, device=device).explain_batch(views1, views2, targets=targets, p=p, batch=batch)
 
 
 def start_explainer(name: str, model: nn.Module, *, device=None, registry=None, **options) -> Explainer:

@@ -3,92 +3,21 @@
 α_k = mean_{w,h} ∂y^c/∂A^k with y^c the target logit; L = ReLU(Σ_k α_k A^k),
 resized to H×W bilinearly (align_corners=False). Gradients come from one
 `torch.autograd.grad` call over all eight activations, which leaves the
-parameters' `.grad` untouched.
-
-A branch shared by both views runs its modules twice per forward. Hooks here
-keep every call's output, and the engine tells which view is running (it calls
-`encode(view, x)` itself when the model offers it), so each view gets its own
-map — where captum and torchcam keep the last call and pytorch-grad-cam the first.
+parameters' `.grad` untouched. The hooks that record a map per view, also
+for a branch both views share, are the base's (`base.ActivationRecorder`); the
+explainers that use this pass are `cam_rules.GradCAM` and its family.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from inspector.errors import InspectorError
-
-
-class ActivationRecorder:
-    """Forward hooks on the cam layers that keep each call's output with the view it belongs to.
-
-    A context manager: hooks are removed on exit, also when the forward raises.
-    """
-
-    def __init__(self, layers: Sequence[Sequence[nn.Module]]):
-        self.layers = [list(v) for v in layers]
-        self.view: Optional[int] = None  # set while the engine encodes one view
-        self.calls: dict[int, list[tuple[Optional[int], torch.Tensor]]] = {}
-        self._handles = []
-
-    def __enter__(self) -> "ActivationRecorder":
-        unique = {id(m): m for v in self.layers for m in v}
-        for key, module in unique.items():
-            self.calls[key] = []
-            self._handles.append(module.register_forward_hook(self._hook(key)))
-        return self
-
-    def _hook(self, key: int):
-        def hook(module, inputs, output):
-            if not isinstance(output, torch.Tensor):
-                raise InspectorError(f"cam layer {type(module).__name__} returns {type(output).__name__}, not a tensor")
-            self.calls[key].append((self.view, output))
-
-        return hook
-
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-
-    def clear(self) -> None:
-        for v in self.calls.values():
-            v.clear()
-
-    def activations(self) -> list[list[torch.Tensor]]:
-        """Per view, per stage, the recorded activation (B, K, h, w)."""
-        out: list[list[torch.Tensor]] = [[], []]
-        for view, modules in enumerate(self.layers):
-            for module in modules:
-                calls = self.calls[id(module)]
-                tagged = [t for v, t in calls if v == view]
-                if len(tagged) == 1:
-                    out[view].append(tagged[0])
-                    continue
-                # The model ran as a whole: a module serving both views ran once per view, in view order.
-                serves = [v for v, mods in enumerate(self.layers) if any(m is module for m in mods)]
-                if len(calls) != len(serves) or any(v is not None for v, _ in calls):
-                    raise InspectorError(
-                        f"cam layer {type(module).__name__} ran {len(calls)} time(s) in one forward pass for "
-                        f"{len(serves)} view(s): cannot tell which output belongs to view {view + 1}"
-                    )
-                out[view].append(calls[serves.index(view)][1])
-        return out
-
-
-def forward_recorded(model: nn.Module, recorder: ActivationRecorder, x1: torch.Tensor, x2: torch.Tensor):
-    """Logits and, when the model offers them, both views' stage features (encode/fuse)."""
-    if hasattr(model, "encode") and hasattr(model, "fuse"):
-        recorder.view = 0
-        f1 = model.encode(0, x1)
-        recorder.view = 1
-        f2 = model.encode(1, x2)
-        recorder.view = None
-        return model.fuse(f1, f2), (f1, f2)
-    return model(x1, x2), None
+from inspector.explain.base import ActivationRecorder, forward_recorded
 
 
 def cam_from(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from inspector.errors import InspectorError
+from inspector.explain.base import Explainer
 from inspector.explain.perturb import PairScorer
 
 
@@ -72,3 +74,46 @@ def rise_maps(
             m = rise_map(scorer, v, masks, keep)
             maps.append([m] * 4)
     return logits, target, maps, feats
+
+
+class RISE(Explainer):
+    """RISE per view (registry name `rise`): random masks on one view at a time, weighed by the
+    class probability they leave; no gradients and no stages.
+
+        S_i = Σ_n P(c | masked pair) · M_n / (N · p)
+
+    over `masks` = N masks of a `cells`×`cells` grid, each cell kept with probability
+    `keep` = p; `seed` fixes the masks (drawn once per image size, on the CPU, then kept on
+    the device). The one input-level map stands at all four stages.
+
+    "RISE: Randomized Input Sampling for Explanation of Black-box Models",
+    V. Petsiuk, A. Das and K. Saenko, BMVC 2018.
+
+    Example:
+        >>> from inspector import load_model
+        >>> from inspector.explain import RISE
+        >>> e = RISE(load_model(), masks=512, cells=8, keep=0.5, seed=0).explain(view1, view2)
+        >>> bool((e.cams[:, 0] == e.cams[:, 3]).all())  # one input-level map stands at every stage
+        True
+    """
+
+    name = "rise"
+
+    def __init__(
+        self, model: nn.Module, *, masks: int = 512, cells: int = 8, keep: float = 0.5, seed: int = 0, **options
+    ):
+        if int(masks) < 1 or int(cells) < 1 or not 0.0 < float(keep) < 1.0:
+            raise InspectorError(f"rise: need masks ≥ 1, cells ≥ 1 and 0 < keep < 1 (got {masks}, {cells}, {keep})")
+        super().__init__(model, **options)
+        self.n_masks, self.cells, self.keep, self.seed = int(masks), int(cells), float(keep), int(seed)
+        self._masks: dict[tuple[int, int], torch.Tensor] = {}
+
+    def masks(self, size: tuple[int, int]) -> torch.Tensor:
+        size = (int(size[0]), int(size[1]))
+        if size not in self._masks:
+            drawn = rise_masks(self.n_masks, size, cells=self.cells, keep=self.keep, seed=self.seed)
+            self._masks[size] = drawn.to(self.device)
+        return self._masks[size]
+
+    def _maps(self, x1, x2, target):
+        return rise_maps(self.model, x1, x2, self.masks(x1.shape[2:]), target, keep=self.keep, chunk=self.chunk)

@@ -1,26 +1,14 @@
-"""The explainers beyond Grad-CAM: registry, contract, hooks, shared branches, determinism and parity.
+"""The explainers beyond Grad-CAM: registry, contract, hooks, shared branches, determinism.
 
-Parity references. torchcam 0.5.0 installs without torchvision and is the reference for
-Grad-CAM, XGrad-CAM, LayerCAM and Score-CAM (per view, through a one-input wrapper that
-holds the other view fixed, on the shipped model whose branches are separate; its maps
-resized as ours, bilinear with align_corners=False). captum's LayerGradientXActivation
-(G ⊙ A) is the reference for HiResCAM. pytorch-grad-cam 1.5.7 cannot be imported here:
-its package imports torchvision (utils/image.py, utils/model_targets.py) and ttach, and
-torchvision does not install beside this CPU build of torch; so Grad-CAM++ (its closed
-form, which torchcam does not compute: torchcam's in-place division of α acts on a copy,
-leaving α = G²) is checked against the formula computed by hand in float64 on a tiny
-two-branch model, as are HiResCAM, XGrad-CAM and LayerCAM, to 1e-5.
+The references the maps are checked against are in test_explainer_references.py.
 """
 
 import inspect
 import re
-import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 import inspector
@@ -36,36 +24,13 @@ from inspector.explain import (
     ScoreCAM,
     XGradCAM,
 )
-from inspector.explain.explainers import explainer_names, parse_explainers, start_explainer
+from inspector.explain.explainers import explainer_names, parse_explainers
 from inspector.explain.fusion import block_fusion, otsu_bins
 from inspector.explain.rise import rise_masks
 from inspector.model import MVFN, ArchConfig
 from inspector.plugins import PluginRegistry, make_entry_point
 
-from explain_models import Brightness
-
-# The built-in explainers as pyproject.toml declares them: the registry must know exactly these.
-PYPROJECT = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-BUILTIN = tuple(PYPROJECT["project"]["entry-points"]["inspector.explainers"])
-FAST = {"rise": {"masks": 64}}  # RISE's default 512 masks per view are more than a test needs
-
-
-def _start(name, model, **options):
-    return start_explainer(name, model, **{**FAST.get(name, {}), **options})
-
-
-def _tensor(view):
-    return torch.from_numpy(view).permute(2, 0, 1)[None].float() / 255
-
-
-def _rel(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
-
-
-def _hwc(x):
-    return x[0].permute(1, 2, 0).numpy()
-
+from explain_models import BUILTIN, FAST, Brightness, Tiny, hwc, rel, start
 
 # -- registry and contract ---------------------------------------------------------------------
 
@@ -141,7 +106,7 @@ def test_third_party_explainers_come_after_the_builtins():
 
 @pytest.mark.parametrize("name", BUILTIN)
 def test_contract_on_the_shipped_model(model, samples, name):
-    ex = _start(name, model)
+    ex = start(name, model)
     v1 = np.stack([s.view1 for s in samples[:2]])
     v2 = np.stack([s.view2 for s in samples[:2]])
     batch = ex.explain_batch(v1, v2)
@@ -163,7 +128,7 @@ def test_contract_on_the_shipped_model(model, samples, name):
 
 
 def test_rise_has_one_input_level_map_for_all_stages(model, samples):
-    e = _start("rise", model).explain(samples[0].view1, samples[0].view2)
+    e = start("rise", model).explain(samples[0].view1, samples[0].view2)
     for v in (0, 1):
         assert all(m.shape == (128, 128) for m in e.stage_maps[v])
         for j in range(1, 4):
@@ -191,11 +156,11 @@ def test_hooks_removed_mode_and_grads_restored(name):
     v1, v2 = _small_pair()
     net = MVFN(SMALL).train()
     flags = [p.requires_grad for p in net.parameters()]
-    _start(name, net, fold_bn=False).explain(v1, v2)
+    start(name, net, fold_bn=False).explain(v1, v2)
     assert _hook_count(net) == 0
     assert net.training and [p.requires_grad for p in net.parameters()] == flags
     assert all(p.grad is None for p in net.parameters())
-    folded = _start(name, net)
+    folded = start(name, net)
     folded.explain(v1, v2)
     assert _hook_count(folded.model) == 0
 
@@ -208,7 +173,7 @@ def test_hooks_removed_when_the_model_raises(name):
 
     broken = Broken(SMALL).eval()
     with pytest.raises(RuntimeError, match="fusion failed"):
-        _start(name, broken, fold_bn=False).explain(*_small_pair())
+        start(name, broken, fold_bn=False).explain(*_small_pair())
     assert _hook_count(broken) == 0 and not broken.training
 
 
@@ -235,191 +200,12 @@ def test_shared_branch_maps_equal_the_separate_twin(name):
     shared, twin = _shared_and_its_twin()
     g = torch.Generator().manual_seed(1)
     x1, x2 = torch.rand(1, 3, 64, 64, generator=g), torch.rand(1, 3, 64, 64, generator=g)
-    a = _start(name, shared).explain(_hwc(x1), _hwc(x2), target=0)
-    b = _start(name, twin).explain(_hwc(x1), _hwc(x2), target=0)
-    assert _rel(a.cams, b.cams) <= 1e-4
+    a = start(name, shared).explain(hwc(x1), hwc(x2), target=0)
+    b = start(name, twin).explain(hwc(x1), hwc(x2), target=0)
+    assert rel(a.cams, b.cams) <= 1e-4
     if name != "rise":  # RISE uses no hooks; on an untrained model its maps are mostly mask coverage
-        assert _rel(a.cams[0], a.cams[1]) > 0.01  # the two views really got their own maps
+        assert rel(a.cams[0], a.cams[1]) > 0.01  # the two views really got their own maps
     np.testing.assert_allclose(a.curves, b.curves, atol=1e-4)
-
-
-# -- parity with the reference libraries on the shipped model ---------------------------------------
-
-
-class OneView(nn.Module):
-    """The MVFN as a one-input model of view `view`, the other view held fixed (for torchcam)."""
-
-    def __init__(self, net, view, other):
-        super().__init__()
-        self.net, self.view = net, view
-        self.register_buffer("other", other)
-
-    def forward(self, x):
-        o = self.other.expand(x.shape[0], -1, -1, -1)
-        return self.net(x, o) if self.view == 0 else self.net(o, x)
-
-
-@pytest.mark.parametrize("name, method", [("gradcam", "GradCAM"), ("xgradcam", "XGradCAM"),
-                                          ("layercam", "LayerCAM"), ("scorecam", "ScoreCAM")])
-def test_maps_match_torchcam(model, samples, name, method):
-    methods = pytest.importorskip("torchcam.methods")
-    s = samples[1]
-    e = _start(name, model).explain(s.view1, s.view2)
-    x = (_tensor(s.view1), _tensor(s.view2))
-    for v in (0, 1):
-        wrapper = OneView(model, v, x[1 - v])
-        with getattr(methods, method)(wrapper, list(model.cam_layers()[v])) as extractor:
-            if method == "ScoreCAM":
-                with torch.no_grad():
-                    wrapper(x[v])
-                maps = extractor(class_idx=e.target, normalized=False)
-            else:
-                maps = extractor(class_idx=e.target, scores=wrapper(x[v]), normalized=False)
-        for j, m in enumerate(maps):
-            ref = F.interpolate(m[:, None].detach(), size=(128, 128), mode="bilinear", align_corners=False)[0, 0]
-            assert _rel(e.cams[v, j], ref.numpy()) <= 1e-4, (v, j)
-
-
-def test_hirescam_matches_captum_gradient_x_activation(model, samples):
-    captum = pytest.importorskip("captum.attr")
-    s = samples[2]
-    e = _start("hirescam", model).explain(s.view1, s.view2)
-    x = (_tensor(s.view1), _tensor(s.view2))
-    for v in (0, 1):
-        for j, layer in enumerate(model.cam_layers()[v]):
-            gxa = captum.LayerGradientXActivation(model, layer).attribute(x, target=e.target)
-            ref = F.interpolate(F.relu(gxa.sum(1, keepdim=True)), size=(128, 128), mode="bilinear",
-                                align_corners=False)[0, 0].detach().numpy()
-            assert _rel(e.cams[v, j], ref) <= 1e-4, (v, j)
-
-
-def test_torchcam_gradcampp_is_not_the_closed_form(model, samples):
-    """Why Grad-CAM++ has no library reference here: torchcam 0.5.0's α stays G² (its division acts on
-    a boolean-indexed copy); the closed form divides by 2G² + ΣA·G³."""
-    methods = pytest.importorskip("torchcam.methods")
-    s = samples[1]
-    e = _start("gradcampp", model).explain(s.view1, s.view2)
-    x = (_tensor(s.view1), _tensor(s.view2))
-    wrapper = OneView(model, 0, x[1])
-    with methods.GradCAMpp(wrapper, [model.cam_layers()[0][3]]) as extractor:
-        theirs = extractor(class_idx=e.target, scores=wrapper(x[0]), normalized=False)[0][0].detach().numpy()
-    with torch.enable_grad():
-        f1, f2 = model.encode(0, x[0]), model.encode(1, x[1])
-        a = f1[3]
-        g = torch.autograd.grad(model.fuse(f1, f2)[0, e.target], a)[0]
-    squared = F.relu(((g**2 * F.relu(g)).sum((2, 3), keepdim=True) * a).sum(1))[0].detach().numpy()
-    assert _rel(theirs, squared) <= 1e-5
-    assert _rel(e.stage_maps[0][3] / e.stage_maps[0][3].max(), theirs / theirs.max()) > 0.01
-
-
-# -- hand-computed references on a tiny two-branch model --------------------------------------------
-
-
-class Tiny(nn.Module):
-    """Two separate branches of four small convolution stages on 16×16 views, a fusion convolution on
-    both views' last stages, global pooling and a linear head."""
-
-    classes = ("a", "b", "c")
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(3)
-        self.branches = nn.ModuleList(
-            nn.ModuleList(nn.Sequential(nn.Conv2d(3 if j == 0 else 4, 4, 3, stride=1 + (j % 2), padding=1), nn.ReLU())
-                          for j in range(4))
-            for _ in range(2)
-        )
-        self.fusion = nn.Sequential(nn.Conv2d(8, 6, 3, padding=1), nn.ReLU())
-        self.head = nn.Linear(6, 3)
-
-    def encode(self, view, x):
-        feats = []
-        for stage in self.branches[view]:
-            x = stage(x)
-            feats.append(x)
-        return feats
-
-    def fuse(self, f1, f2):
-        return self.head(self.fusion(torch.cat([f1[-1], f2[-1]], 1)).mean(dim=(2, 3)))
-
-    def forward(self, x1, x2):
-        return self.fuse(self.encode(0, x1), self.encode(1, x2))
-
-    def cam_layers(self):
-        return [list(self.branches[0]), list(self.branches[1])]
-
-
-def _by_hand(name, a, g):
-    """The formula in float64 numpy for one layer: a, g (K, h, w) → (h, w)."""
-    relu = lambda t: np.maximum(t, 0)  # noqa: E731
-    if name == "hirescam":
-        return relu((g * a).sum(0))
-    if name == "layercam":
-        return relu((relu(g) * a).sum(0))
-    total = a.sum(axis=(1, 2), keepdims=True)
-    if name == "xgradcam":
-        w = (g * a / (total + 1e-7)).sum(axis=(1, 2), keepdims=True)
-    else:  # gradcampp, pytorch-grad-cam's closed form
-        alpha = g**2 / (2 * g**2 + total * g**3 + 1e-6)
-        alpha = np.where(g != 0, alpha, 0.0)
-        w = (relu(g) * alpha).sum(axis=(1, 2), keepdims=True)
-    return relu((w * a).sum(0))
-
-
-@pytest.mark.parametrize("name", ["hirescam", "gradcampp", "xgradcam", "layercam"])
-def test_gradient_family_equals_the_formula_by_hand(name):
-    net = Tiny().eval()
-    g = torch.Generator().manual_seed(5)
-    x1, x2 = torch.rand(1, 3, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g)
-    e = _start(name, net).explain(_hwc(x1), _hwc(x2))
-    with torch.enable_grad():
-        f1, f2 = net.encode(0, x1), net.encode(1, x2)
-        grads = torch.autograd.grad(net.fuse(f1, f2)[0, e.target], f1 + f2)
-    for i, (a, gr) in enumerate(zip(f1 + f2, grads)):
-        ref = _by_hand(name, a[0].detach().double().numpy(), gr[0].double().numpy())
-        assert ref.max() > 0
-        assert _rel(e.stage_maps[i // 4][i % 4], ref) <= 1e-5, (name, i)
-
-
-def test_scorecam_equals_its_definition_by_hand():
-    net = Tiny().eval()
-    g = torch.Generator().manual_seed(6)
-    x = (torch.rand(1, 3, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g))
-    e = _start("scorecam", net).explain(_hwc(x[0]), _hwc(x[1]))
-    with torch.no_grad():
-        feats = (net.encode(0, x[0]), net.encode(1, x[1]))
-        base = float(net(*x)[0, e.target])
-        for v in (0, 1):
-            for j, a in enumerate(feats[v]):
-                scores = []
-                for k in range(a.shape[1]):
-                    ch = a[:, k:k + 1]
-                    ch = (ch - ch.min()) / (ch.max() - ch.min() + 1e-8)
-                    masked = x[v] * F.interpolate(ch, size=(16, 16), mode="bilinear", align_corners=False)
-                    pair = (masked, x[1]) if v == 0 else (x[0], masked)
-                    scores.append(float(net(*pair)[0, e.target]) - base)
-                w = np.exp(np.array(scores) - max(scores))
-                w /= w.sum()
-                ref = np.maximum((w[:, None, None] * a[0].double().numpy()).sum(0), 0)
-                assert _rel(e.stage_maps[v][j], ref) <= 1e-5, (v, j)
-
-
-def test_rise_equals_its_definition_by_hand():
-    net = Tiny().eval()
-    g = torch.Generator().manual_seed(7)
-    x = (torch.rand(1, 3, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g))
-    ex = RISE(net, masks=40, cells=4, keep=0.5, seed=3, chunk=7)
-    e = ex.explain(_hwc(x[0]), _hwc(x[1]))
-    masks = rise_masks(40, (16, 16), cells=4, keep=0.5, seed=3)
-    assert masks.min() >= 0 and masks.max() <= 1 and 0.3 < float(masks.mean()) < 0.7
-    with torch.no_grad():
-        for v in (0, 1):
-            ref = np.zeros((16, 16))
-            for m in masks:
-                pair = (x[0] * m, x[1]) if v == 0 else (x[0], x[1] * m)
-                ref += float(torch.softmax(net(*pair), 1)[0, e.target]) * m.double().numpy()
-            ref /= 40 * 0.5
-            assert _rel(e.cams[v, 0], ref) <= 1e-5
 
 
 # -- determinism -----------------------------------------------------------------------------------
@@ -431,7 +217,7 @@ def test_rise_is_seeded_and_score_cam_repeatable(model, samples):
     b = RISE(model, masks=32, seed=4).explain(s.view1, s.view2)
     c = RISE(model, masks=32, seed=5).explain(s.view1, s.view2)
     np.testing.assert_array_equal(a.cams, b.cams)
-    assert _rel(a.cams, c.cams) > 1e-3
+    assert rel(a.cams, c.cams) > 1e-3
     ex = RISE(model, masks=32, seed=4)
     ex.explain(samples[0].view1, samples[0].view2)  # an earlier call does not move the masks
     np.testing.assert_array_equal(ex.explain(s.view1, s.view2).cams, a.cams)
@@ -482,14 +268,14 @@ def test_block_fusion_keeps_fine_detail_where_the_deep_map_points():
 
 def test_gradcam_fused_keeps_the_maps_and_draws_masks_from_the_fusion(model, samples):
     s = samples[0]
-    plain = _start("gradcam", model).explain(s.view1, s.view2)
-    fused = _start("gradcam-fused", model).explain(s.view1, s.view2)
+    plain = start("gradcam", model).explain(s.view1, s.view2)
+    fused = start("gradcam-fused", model).explain(s.view1, s.view2)
     np.testing.assert_array_equal(plain.cams, fused.cams)
     assert plain.prior is None and fused.prior.shape == (2, 128, 128)
     assert 0 <= fused.prior.min() and fused.prior.max() == pytest.approx(1.0)
     expected = [int((fused.prior[v] > fused.prior[v].max() / 4).sum()) for v in (0, 1)]
     assert list(fused.occludable) == expected
-    assert _rel(fused.prior, plain.cams[:, 3] / plain.cams[:, 3].max(axis=(1, 2), keepdims=True)) > 0.05
+    assert rel(fused.prior, plain.cams[:, 3] / plain.cams[:, 3].max(axis=(1, 2), keepdims=True)) > 0.05
     hires = HiResCAM(model, prior="fused").explain(s.view1, s.view2)
     assert hires.explainer == "hirescam-fused"
 
@@ -503,7 +289,7 @@ def test_single_view_baseline(samples, name):
 
     torch.manual_seed(0)
     net = SingleViewNet(ArchConfig(arch="single-view", view=0)).eval()
-    e = _start(name, net).explain(samples[0].view1, samples[0].view2)
+    e = start(name, net).explain(samples[0].view1, samples[0].view2)
     assert e.cams[0].max() > 0 and np.isfinite(e.cams).all()
     np.testing.assert_allclose(e.curves[2], e.probs[e.target], atol=1e-5)  # camera 2 changes nothing
 
@@ -514,12 +300,12 @@ def test_single_view_baseline(samples, name):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 @pytest.mark.parametrize("name", BUILTIN)
 def test_on_cuda_as_on_the_cpu(samples, name):
-    cpu = _start(name, inspector.load_model(device="cpu"))
-    gpu = _start(name, inspector.load_model(device="cuda"), device="cuda")
+    cpu = start(name, inspector.load_model(device="cpu"))
+    gpu = start(name, inspector.load_model(device="cuda"), device="cuda")
     assert gpu.device.type == "cuda" and next(gpu.model.parameters()).is_cuda
     s = samples[1]
     a, b = cpu.explain(s.view1, s.view2), gpu.explain(s.view1, s.view2)
     # cuDNN may use TF32 for convolutions: equal to a few parts in a thousand, not bit for bit.
-    assert _rel(b.cams, a.cams) <= 2e-2
+    assert rel(b.cams, a.cams) <= 2e-2
     np.testing.assert_allclose(b.probs, a.probs, atol=2e-3)
     assert b.target == a.target

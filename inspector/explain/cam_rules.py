@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from inspector.explain.base import Explainer
-from inspector.explain.gradcam import CamRule, cam_from, grad_cams
+from inspector.explain.gradcam import cam_from, grad_cams
 
 GRADCAMPP_EPS = 1e-6
 XGRADCAM_EPS = 1e-7
@@ -46,15 +46,6 @@ def xgradcam(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 def layercam(activation: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return F.relu((F.relu(grad) * activation).sum(dim=1))
-
-
-RULES: dict[str, CamRule] = {
-    "gradcam": cam_from,
-    "hirescam": hirescam,
-    "gradcampp": gradcampp,
-    "xgradcam": xgradcam,
-    "layercam": layercam,
-}
 
 
 class GradientCAM(Explainer):

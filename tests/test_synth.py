@@ -6,8 +6,9 @@ import pytest
 from inspector.errors import InspectorError
 from inspector.synth import CLASSES, EVIDENCE, generate
 from inspector.synth.camera import plane_to_world
+from inspector.synth.insert_geometry import intersect_insert
 from inspector.synth.line import sample_rng
-from inspector.synth.render import HIDE_MARGIN_MM, intersect_insert
+from inspector.synth.render import HIDE_MARGIN_MM
 from inspector.synth.scene import InsertPose, clean_scene, draw_scene, insert_gap
 
 

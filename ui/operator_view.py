@@ -9,7 +9,6 @@ waits on the batch in flight.
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from pathlib import Path
 from typing import Optional
@@ -17,30 +16,27 @@ from typing import Optional
 from PySide6 import QtCore, QtWidgets
 
 from inspector.errors import InspectorError
-from inspector.pipeline import CURVE_POLICIES, Pipeline, PipelineConfig
-from inspector.runner import format_summary, open_source
+from inspector.pipeline import Pipeline, PipelineConfig
+from inspector.runner import open_source
 from ui.app_context import AppContext
 from ui.camera_view import CameraView
 from ui.curves_plot import CurvesPlot
 from ui.display_frame import DisplayFrame
 from ui.error_strip import ErrorStrip
-from ui.explainer_chooser import ExplainerChooser
 from ui.live_run import LiveRun
 from ui.nok_gallery import NokGallery
 from ui.overlay_controls import OverlayControls
 from ui.refcount_guard import guard as guard_refcounts
 from ui.run_counters import RunCounters, StageLatency
+from ui.run_errors import RunErrorState
+from ui.run_panel import RunPanel
+from ui.run_summary import RunSummary
 from ui.source_form import SourceChooser
 from ui.verdict_banner import VerdictBanner
 
 MAX_FPS = 10.0  # a person reads no faster; more only takes the GIL from the inspection
 STATS_EVERY_MS = 250
 FINISH_POLL_MS = 100
-FILE_SOURCES = ("folder", "video")  # finite inputs: wait for the model rather than drop a pair
-
-
-def default_log_path(folder: Path) -> Path:
-    return folder / f"inspections-{_dt.datetime.now():%Y%m%d-%H%M%S}.h5"
 
 
 class OperatorView(QtWidgets.QWidget):
@@ -64,10 +60,6 @@ class OperatorView(QtWidgets.QWidget):
         self._last_draw = 0.0
         self.draw_count = 0  # live frames drawn (the event-loop benchmark reports the rate)
         self._drawn_this_run = 0
-        self._errors_seen = 0
-        self._source_errors_seen = 0
-        self._inspected_at_error = 0
-        self._error_clears = True
         self._policy = "nok"
         self.shown: Optional[DisplayFrame] = None
         self.last_stats = None
@@ -96,70 +88,23 @@ class OperatorView(QtWidgets.QWidget):
         left = QtWidgets.QVBoxLayout(side)
         left.setContentsMargins(0, 0, 0, 0)
         self.chooser = SourceChooser(ctx.registry)
-        self.chooser.changed.connect(self._source_changed)
         left.addWidget(self.chooser)
 
-        run = QtWidgets.QGroupBox("Run")
-        form = QtWidgets.QFormLayout(run)
-        form.setVerticalSpacing(4)
-        self.model_label = QtWidgets.QLabel(ctx.model_identity())
-        self.model_label.setToolTip(f"{ctx.model_file}\nsha256 {getattr(ctx.model, 'sha256', '?')}")
-        form.addRow("model", self.model_label)
-        self.rig_label = QtWidgets.QLabel(ctx.rig_identity())
-        self.rig_label.setWordWrap(True)
-        self.rig_label.setToolTip(f"{ctx.rig_file}\nsha256 {ctx.rig.sha256 if ctx.rig is not None else '-'}")
-        form.addRow("rig", self.rig_label)
-        self.curves = QtWidgets.QComboBox()
-        self.curves.addItems(CURVE_POLICIES)
-        self.curves.setCurrentText("nok")
-        self.curves.setToolTip("Which cavities get the masked-input curves and m (the costly part):\n"
-                               "all, nok (only those not judged correct) or none")
-        form.addRow("curves", self.curves)
-        self.explainer = ExplainerChooser(ctx.registry)
-        form.addRow("explainer", self.explainer)
-        self.keep_all = QtWidgets.QCheckBox("wait for the model, never drop")
-        self.keep_all.setToolTip("On for folders and video files; off for a live line, where the newest pair matters")
-        form.addRow("pairs", self.keep_all)
-        self.record = QtWidgets.QCheckBox("Record to log")
-        self.record.setToolTip("Write every inspection to an HDF5 log (open it in Review, also while it grows)")
-        form.addRow(self.record)
-        path_row = QtWidgets.QHBoxLayout()
-        self.log_path = QtWidgets.QLineEdit(str(default_log_path(self.log_folder)))
-        self.log_path.textChanged.connect(self._log_path_changed)
-        self._log_path_changed(self.log_path.text())
-        browse = QtWidgets.QToolButton()
-        browse.setText("…")
-        browse.setToolTip("Choose the log file")
-        browse.clicked.connect(self._choose_log)
-        path_row.addWidget(self.log_path, 1)
-        path_row.addWidget(browse)
-        form.addRow(path_row)
-        buttons = QtWidgets.QHBoxLayout()
-        self.start_button = QtWidgets.QPushButton("Start")
-        self.start_button.setToolTip("Open the source and inspect")
+        self.run_panel = RunPanel(ctx, self.log_folder)
+        self.chooser.changed.connect(self.run_panel.source_changed)
+        p = self.run_panel
+        self.curves, self.explainer, self.keep_all = p.curves, p.explainer, p.keep_all
+        self.record, self.log_path = p.record, p.log_path
+        self.start_button, self.stop_button = p.start_button, p.stop_button
         self.start_button.clicked.connect(self._start_clicked)
-        self.stop_button = QtWidgets.QPushButton("Stop")
-        self.stop_button.setToolTip("Finish the batch in flight, close the log, show the summary")
-        self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(lambda: self.stop())
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        form.addRow(buttons)
-        left.addWidget(run)
+        left.addWidget(self.run_panel)
         self.latency = StageLatency()
         left.addWidget(self.latency)
 
-        self.summary = QtWidgets.QGroupBox("Last run")
-        scol = QtWidgets.QVBoxLayout(self.summary)
-        self.summary_text = QtWidgets.QLabel("")
-        self.summary_text.setWordWrap(True)
-        self.summary_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        scol.addWidget(self.summary_text)
-        self.review_button = QtWidgets.QPushButton("Open log in Review")
-        self.review_button.setToolTip("Open the log this run wrote in the Review tab")
-        self.review_button.clicked.connect(self._review_clicked)
-        scol.addWidget(self.review_button)
-        self.summary.hide()
+        self.summary = RunSummary()
+        self.summary.review_requested.connect(self.review_requested)
+        self.review_button = self.summary.review_button
         left.addWidget(self.summary)
         left.addStretch(1)
         outer.addWidget(side)
@@ -168,6 +113,7 @@ class OperatorView(QtWidgets.QWidget):
         main.setSpacing(6)
         self.error_strip = ErrorStrip()
         main.addWidget(self.error_strip)
+        self.errors = RunErrorState(self.error_strip)
         top = QtWidgets.QHBoxLayout()
         self.banner = VerdictBanner()
         top.addWidget(self.banner, 1)
@@ -207,16 +153,12 @@ class OperatorView(QtWidgets.QWidget):
         bottom.addWidget(gbox, 1)
         main.addLayout(bottom, 4)
         outer.addLayout(main, 1)
-        self._source_changed(self.chooser.name)
+        self.run_panel.source_changed(self.chooser.name)
 
     # Slots return None: PySide6 6.12 drops a reference to a bool a Python slot returns, and
     # enough of those deallocate True or False and abort the interpreter.
     def _start_clicked(self) -> None:
         self.start()
-
-    def _review_clicked(self) -> None:
-        if self.last_log:
-            self.review_requested.emit(self.last_log)
 
     def _set_stage(self, stage: int) -> None:
         for cam in self.cameras:
@@ -230,31 +172,10 @@ class OperatorView(QtWidgets.QWidget):
         for cam in self.cameras:
             cam.set_colormap(name)
 
-    def _log_path_changed(self, text: str) -> None:
-        self.log_path.setToolTip(f"{text}\nThe log file to create (.h5); a log is never overwritten")
-
-    def _source_changed(self, name: str) -> None:
-        self.keep_all.setChecked(name in FILE_SOURCES)
-
-    def _choose_log(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Record to log", self.log_path.text(), "Inspection logs (*.h5)")
-        if path:
-            self.log_path.setText(path if path.endswith((".h5", ".hdf5")) else path + ".h5")
-            self.record.setChecked(True)
-
     # -- running --------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         return self.live is not None
-
-    def _log_target(self) -> Optional[Path]:
-        if not self.record.isChecked():
-            return None
-        text = self.log_path.text().strip()
-        path = Path(text) if text else default_log_path(self.log_folder)
-        if path.parent == self.log_folder:
-            path.parent.mkdir(parents=True, exist_ok=True)  # the default folder is ours to make
-        return path
 
     def start(self) -> bool:
         """Open the chosen source and run the pipeline; False (and the error strip) when it cannot."""
@@ -270,7 +191,7 @@ class OperatorView(QtWidgets.QWidget):
         policy = self.curves.currentText()
         try:
             source = open_source(ctx.registry, name, self.chooser.options())
-            out = self._log_target()
+            out = self.run_panel.log_target()
             explainer = self._explainers.get(self.explainer.name)
             if explainer is None:
                 explainer = self._explainers[self.explainer.name] = ctx.new_explainer(self.explainer.name)
@@ -288,10 +209,7 @@ class OperatorView(QtWidgets.QWidget):
         self.live = self._feed = live
         self._policy = policy
         live.waiting.connect(self._on_waiting, QtCore.Qt.ConnectionType.QueuedConnection)
-        self._errors_seen = 0
-        self._source_errors_seen = 0
-        self._inspected_at_error = 0
-        self._error_clears = True
+        self.errors.reset()
         self.gallery.clear_frames()
         for cam in self.cameras:  # the last run's cavity must not pass for this run's
             cam.clear_frame()
@@ -300,10 +218,8 @@ class OperatorView(QtWidgets.QWidget):
         self._drawn_this_run = 0
         self.back_to_live()
         self.banner.show_idle(f"starting {source.describe()} …")
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
+        self.run_panel.set_running(True)
         self.chooser.set_editable(False)
-        self.explainer.setEnabled(False)  # a run keeps the explainer it started with
         live.start()
         self._stats_timer.start()
         self._finish_timer.start()
@@ -345,27 +261,18 @@ class OperatorView(QtWidgets.QWidget):
         self.latency.show_stats(stats)
         name = live.pipeline.source.name
         if live.error:
-            self._error_clears = False
-            self.error_strip.show_error(f"source {name} failed: {live.error}")
+            self.errors.hold(f"source {name} failed: {live.error}")
         elif stats.stopped.startswith(("source failed", "writing", "error")):
-            self._error_clears = False
-            self.error_strip.show_error(stats.stopped)
+            self.errors.hold(stats.stopped)
         if self._drawn_this_run == 0:
             self.banner.show_idle(f"stopped: {stats.stopped or 'done'}")
-        # The command line's wording, except where it names a command-line option.
-        self.summary_lines = [line.replace("not logged (no --out)", "not recorded (Record to log was off)")
-                              for line in format_summary(stats, live.pipeline.source)]
-        self.summary_text.setText("\n".join(self.summary_lines))
-        self.summary_text.setToolTip("\n".join(self.summary_lines))
-        self.last_log = stats.log_files[0] if stats.log_files else None
-        self.review_button.setVisible(bool(self.last_log))
-        self.summary.show()
-        if self.last_log and Path(self.log_path.text()) == Path(self.last_log):
-            self.log_path.setText(str(default_log_path(Path(self.last_log).parent)))
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
+        self.summary.show_run(stats, live.pipeline.source)
+        self.summary_lines = self.summary.lines
+        self.last_log = self.summary.log
+        if self.last_log:
+            self.run_panel.propose_new_log(self.last_log)
+        self.run_panel.set_running(False)
         self.chooser.set_editable(True)
-        self.explainer.setEnabled(True)
         self.status_message.emit(self.summary_lines[0] if self.summary_lines else "stopped")
         if self.last_log:
             self.log_written.emit(self.last_log)
@@ -378,27 +285,9 @@ class OperatorView(QtWidgets.QWidget):
         s = live.pipeline.stats()
         self.counters.show_stats(s)
         self.latency.show_stats(s)
-        self._update_error_state(s, live)
+        self.errors.update(s, live)
         if live.done:
             self._finish()
-
-    def _update_error_state(self, s, live: LiveRun) -> None:
-        """A source error or bad frame shows at once; the strip clears when results flow again."""
-        troubles = s.source_errors + s.bad_frames
-        if troubles > self._errors_seen:
-            new_source_errors = s.source_errors > self._source_errors_seen
-            self._source_errors_seen = s.source_errors
-            self._errors_seen = troubles
-            self._inspected_at_error = s.inspected
-            if new_source_errors and s.last_error:
-                text = f"source error ({s.source_errors} so far): {s.last_error}"
-            else:
-                bads = live.pipeline.bad_frames
-                reason = bads[-1].reason if bads else "unusable image"
-                text = f"bad frame skipped ({s.bad_frames} so far): {reason}"
-            self.error_strip.show_error(text)
-        elif self.error_strip.active and self._error_clears and s.inspected > self._inspected_at_error:
-            self.error_strip.clear()
 
     # -- drawing --------------------------------------------------------------------------------
     def _on_waiting(self) -> None:

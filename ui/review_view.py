@@ -1,5 +1,6 @@
 """The quality engineer's review: open a log (also while it is written), filter and sort its records,
-look at one in detail, label it, re-run it with the current model, export it.
+look at one in detail, label it, re-run it with the current model (`ui.review_rerun`), export it
+(`ui.review_exports`).
 
 The table reads scalar fields only; a record's images and maps are read when it
 is selected. A growing log is followed by refreshing the reader once a second.
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from inspector.errors import InspectorError
-from inspector.evaluation.record_export import export_record
-from inspector.records import LabelStore, RecordReader, RecordsError, export_csv
+from inspector.records import LabelStore, RecordReader, RecordsError
 from inspector.records.reader import STOPPED
 from ui.app_context import AppContext
 from ui.display_frame import make_frame
@@ -25,15 +25,16 @@ from ui.filter_bar import FilterBar
 from ui.label_panel import SHORTCUTS, LabelPanel
 from ui.record_detail import RecordDetail
 from ui.refcount_guard import guard as guard_refcounts
-from ui.record_table import COLUMNS, RecordFilter, RecordTableModel
+from ui.record_table import RecordFilter, RecordTableModel
+from ui.record_table_view import RecordTableView
 from ui.rerun import RerunJob, RerunOutcome
+from ui.review_exports import RecordExports
+from ui.review_rerun import ReviewRerun
 
 FOLLOW_EVERY_MS = 1000
-COLUMN_WIDTHS = {"#": 46, "time": 92, "cavity": 50, "class": 62, "P (%)": 48, "m": 56, "influence": 70,
-                 "status": 72, "label": 50, "re-run": 60}
 
 
-class ReviewView(QtWidgets.QWidget):
+class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
     status_message = QtCore.Signal(str)
     record_shown = QtCore.Signal(int)
     rerun_finished = QtCore.Signal(list)
@@ -104,23 +105,8 @@ class ReviewView(QtWidgets.QWidget):
         self.filters.changed.connect(self.set_filter)
         lcol.addWidget(self.filters)
         self.model = RecordTableModel(self)
-        self.table = QtWidgets.QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        for i, name in enumerate(COLUMNS):
-            header.resizeSection(i, COLUMN_WIDTHS[name])
-        header.setStretchLastSection(True)
-        self.table.setColumnHidden(COLUMNS.index("re-run"), True)  # shown once there is a re-run to show
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
+        self.table = RecordTableView(self.model)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.table.setToolTip("↑/↓ move through the records; O / N / U label the selected ones")
         lcol.addWidget(self.table, 1)
         self.label_panel = LabelPanel()
         self.label_panel.labelled.connect(self._labelled)
@@ -146,12 +132,6 @@ class ReviewView(QtWidgets.QWidget):
 
     def _labelled(self, verdict: str, comment: str) -> None:
         self.label_selected(verdict, comment)
-
-    def _rerun_clicked(self) -> None:
-        self.rerun_selected()
-
-    def _rerun_progress(self, done: int, total: int) -> None:
-        self.status_message.emit(f"re-running: {done} of {total}")
 
     def _follow_tick(self) -> None:
         self.follow()
@@ -287,14 +267,10 @@ class ReviewView(QtWidgets.QWidget):
             self.detail.clear_record("No record passes the filters")
 
     def sort_by(self, column: str, descending: bool = False) -> None:
-        order = QtCore.Qt.SortOrder.DescendingOrder if descending else QtCore.Qt.SortOrder.AscendingOrder
-        self.table.sortByColumn(COLUMNS.index(column), order)
+        self.table.sort_by(column, descending)
 
     def select_row(self, row: int) -> None:
-        index = self.model.index(row, 0)
-        self.table.selectionModel().setCurrentIndex(
-            index, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect | QtCore.QItemSelectionModel.SelectionFlag.Rows)
-        self.table.scrollTo(index)
+        self.table.select_row(row)
 
     def select_record(self, record: int) -> bool:
         row = self.model.row_of(record)
@@ -304,8 +280,7 @@ class ReviewView(QtWidgets.QWidget):
         return True
 
     def selected_records(self) -> list[int]:
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        records = [self.model.record_at(r) for r in rows]
+        records = [self.model.record_at(r) for r in self.table.selected_rows()]
         if not records and self.current_record is not None:
             records = [self.current_record]
         return records
@@ -350,102 +325,8 @@ class ReviewView(QtWidgets.QWidget):
         self.status_message.emit(f"labelled {len(records)} record(s) {verdict} in {self.labels.path.name}")
         return records
 
-    # -- exports --------------------------------------------------------------------------------
-    def export_record_files(self, png=None, json_path=None, record: Optional[int] = None) -> int:
-        """Write the record (default: the selected one) as a PNG figure and/or JSON; returns its index."""
-        if self.reader is None:
-            raise RecordsError("no log is open")
-        i = self.current_record if record is None else record
-        if i is None:
-            raise RecordsError("no record is selected")
-        export_record(self.reader, int(i), png=png, json_path=json_path)
-        self.status_message.emit(f"exported record {i} to " + ", ".join(str(p) for p in (png, json_path) if p))
-        return int(i)
-
-    def export_table_csv(self, path) -> int:
-        """The records the table shows, in its order, as CSV; returns the rows written."""
-        if self.reader is None:
-            raise RecordsError("no log is open")
-        n = export_csv(self.reader, path, indices=self.model.order.tolist())
-        self.status_message.emit(f"exported {n} rows to {path}")
-        return n
-
-    def choose_record_export(self) -> None:
-        if self.reader is None or self.current_record is None:
-            return
-        stem = self.reader.path.with_name(f"{self.reader.path.stem}-record{self.current_record}")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export record (PNG; JSON is written beside it)",
-                                                        str(stem) + ".png", "PNG figure (*.png)")
-        if path:
-            png = Path(path).with_suffix(".png")
-            self._guarded(self.export_record_files, png=png, json_path=png.with_suffix(".json"))
-
-    def choose_csv_export(self) -> None:
-        if self.reader is None:
-            return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export table as CSV",
-                                                        str(self.reader.path.with_suffix(".csv")), "CSV (*.csv)")
-        if path:
-            self._guarded(self.export_table_csv, path)
-
-    def _guarded(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (InspectorError, OSError, ValueError) as exc:
-            self.error_strip.show_error(f"export failed: {exc}")
-            return None
-
-    # -- re-run ---------------------------------------------------------------------------------
-    def rerun_selected(self, records: Optional[Sequence[int]] = None) -> Optional[RerunJob]:
-        """Re-run the records (default: the selected ones) on a worker thread; returns the job."""
-        if self.reader is None or self.context is None or self.job is not None:
-            return None
-        records = list(records) if records is not None else self.selected_records()
-        if not records:
-            return None
-        name = self.explainer.name if self.explainer is not None else "gradcam"
-        if name not in self._explainers:
-            try:
-                self._explainers[name] = self.context.new_explainer(name)
-            except InspectorError as exc:
-                self.error_strip.show_error(f"cannot re-run: {exc}")
-                return None
-        job = RerunJob(self.reader.path, records, self._explainers[name], parent=self)
-        job.finished.connect(self._rerun_done, QtCore.Qt.ConnectionType.QueuedConnection)
-        job.failed.connect(self._rerun_failed, QtCore.Qt.ConnectionType.QueuedConnection)
-        job.progressed.connect(self._rerun_progress, QtCore.Qt.ConnectionType.QueuedConnection)
-        self.job = job
-        self.rerun_button.setEnabled(False)
-        self.rerun_button.setText("Re-running…")
-        job.start()
-        return job
-
-    def _rerun_done(self, outcomes: list) -> None:
-        self._end_job()
-        self.last_rerun = outcomes
-        self.model.set_rerun(outcomes)
-        self.table.setColumnHidden(COLUMNS.index("re-run"), False)
-        model = str(getattr(self.context.model, "sha256", "?"))[:12]
-        self.detail.rerun.show_outcomes(outcomes, model)
-        self.detail.tabs.setCurrentWidget(self.detail.rerun)
-        differ = sum(o.differs for o in outcomes)
-        self.status_message.emit(f"re-run of {len(outcomes)} record(s): {differ} differ")
-        self.rerun_finished.emit(outcomes)
-
-    def _rerun_failed(self, message: str) -> None:
-        self._end_job()
-        self.error_strip.show_error(f"re-run failed: {message}")
-
-    def _end_job(self) -> None:
-        if self.job is not None:
-            self.job.join(1.0)
-        self.job = None
-        self.rerun_button.setText("Re-run selected")
-        self.rerun_button.setEnabled(self.reader is not None)
-
     def shutdown(self) -> None:
         if self.job is not None:
             self.job.cancel.set()
             self.job.join(10.0)
         self.close_log()
-

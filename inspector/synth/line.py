@@ -16,8 +16,10 @@ import numpy as np
 from calibration import Grid, Rig, calibrate_rig, load_default_rig
 from inspector.errors import InspectorError
 from inspector.synth.camera import PinholeCamera
-from inspector.synth.render import CameraView, SurfaceTexture, render_chessboard
+from inspector.synth.chessboard import render_chessboard
+from inspector.synth.render import CameraView
 from inspector.synth.scene import CLASSES, CavityDesign, Scene, draw_scene
+from inspector.synth.shading import SurfaceTexture
 
 DEFAULT_HIDDEN_SHARE = 0.0
 # Beyond this tilt the line's own chessboard images are too oblique for its calibration to pass (the

@@ -1,231 +1,25 @@
 """Ray-cast rendering of the cavity scene: oblique camera images and the true top-down view.
 
-Everything on the plane is shaded by one function of plane position, so a camera
-image mapped back onto the plane (IPM) can be compared with the top-down truth.
-The insert is a (possibly leaning) cylinder with height: seen obliquely, its
-unlit wall lands, after IPM, behind the insert as a black blind-spot shadow.
+What each ray sees is assembled here from the insert's geometry (`insert_geometry`) and the surfaces'
+shading (`shading`); a camera then adds what it does to the light it receives (highlights, a view
+hidden by glare or a fixture, blur, sensor noise). The insert is a (possibly leaning) cylinder with
+height: seen obliquely, its unlit wall lands, after IPM, behind the insert as a black blind-spot shadow.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from inspector.synth.camera import PinholeCamera, plane_to_world
-from inspector.synth.scene import LIGHT_TILT_RANGE, CameraEffects, CavityDesign, InsertPose, Scene
+from inspector.synth.insert_geometry import intersect_insert
+from inspector.synth.scene import LIGHT_TILT_RANGE, CameraEffects, CavityDesign, Scene
+from inspector.synth.shading import SurfaceTexture, insert_radiance, light_vector, plane_radiance, smoothstep
 
-AMBIENT = 0.04
-EDGE_MM = 0.35  # soft edges keep the plane band-limited so IPM resampling stays faithful
-TEXTURE_EXTENT_MM = 40.0  # texture maps cover [-40, 40] mm along both plane axes
 HIDE_MARGIN_MM = 1.5  # the hidden zone reaches this far beyond any insert pixel (blur margin)
-HIDE_SATURATION = 4000.0
+HIDE_SATURATION = 4000.0  # far above 255, so sensor noise cannot pull a glared pixel off white
 NOISE_BANK = 1 << 21
-RADIAL_STEP_MM = 0.01
-RADIAL_LUT_SIZE = 12000  # 120 mm: beyond any plane point a camera sees  # far above 255, so sensor noise cannot pull a glared pixel off white
-
-STEEL = np.array([0.55, 0.56, 0.58], np.float32)
-FLOOR = np.array([0.34, 0.36, 0.40], np.float32)
-RIM = np.array([0.78, 0.78, 0.80], np.float32)
-PIN_RING = np.array([0.62, 0.62, 0.64], np.float32)
-PIN_HOLE = np.array([0.10, 0.10, 0.11], np.float32)
-INSERT = np.array([0.88, 0.81, 0.64], np.float32)
 FIXTURE = np.array([0.10, 0.11, 0.12], np.float32)
-
-
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-def _band(x: np.ndarray, lo: float, hi: float, edge: float = EDGE_MM) -> np.ndarray:
-    """1 inside [lo, hi], 0 outside, with soft edges of width `edge`."""
-    return _smoothstep(lo - edge, lo + edge, x) * (1.0 - _smoothstep(hi - edge, hi + edge, x))
-
-
-@dataclass(frozen=True)
-class SurfaceTexture:
-    """Smooth multiplicative noise of the steel surface (two octaves), drawn from a seed."""
-
-    coarse: np.ndarray  # (n, n) float32
-    fine: np.ndarray
-
-    @classmethod
-    def from_seed(cls, seed: int) -> "SurfaceTexture | None":
-        if seed < 0:
-            return None
-        rng = np.random.default_rng(seed)
-        coarse = rng.standard_normal((48, 48)).astype(np.float32)
-        fine = rng.standard_normal((96, 96)).astype(np.float32)
-        return cls(coarse=coarse, fine=fine)
-
-    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        out = np.zeros(x.shape, np.float32)
-        for grid, amplitude in ((self.coarse, 0.05), (self.fine, 0.03)):
-            n = grid.shape[0]
-            scale = (n - 1) / (2 * TEXTURE_EXTENT_MM)
-            mx = ((x + TEXTURE_EXTENT_MM) * scale).astype(np.float32)
-            my = ((y + TEXTURE_EXTENT_MM) * scale).astype(np.float32)
-            out += amplitude * cv2.remap(grid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        return out
-
-
-def illumination(x: np.ndarray, y: np.ndarray, scene: Scene) -> np.ndarray:
-    """Strength of the light reaching plane position (x, y), relative to nominal."""
-    gx, gy = scene.light_gradient
-    return scene.light_level * (1.0 + gx * x + gy * y).astype(np.float32)
-
-
-def light_vector(camera_azimuth_deg: float, effects: CameraEffects) -> np.ndarray:
-    """Unit world vector towards the strobe of a camera at `camera_azimuth_deg`."""
-    a = np.deg2rad(camera_azimuth_deg + effects.light_azimuth_offset_deg)
-    t = np.deg2rad(effects.light_tilt_deg)
-    return np.array([np.sin(t) * np.cos(a), np.sin(t) * np.sin(a), np.cos(t)], np.float32)
-
-
-def _layers(base: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """RGB (…, 3) of a base colour covered in turn by (colour, weight) layers."""
-    out = np.broadcast_to(base, layers[0][1].shape + (3,)).astype(np.float32)
-    for colour, weight in layers:
-        out = out + weight[..., None] * (colour - out)
-    return out
-
-
-def _radial_lut(design: CavityDesign, tint: np.ndarray) -> np.ndarray:
-    """The cavity's rotationally symmetric albedo as a 1 × n RGB table over the distance from its centre.
-
-    Looking it up with cv2.remap costs one pass over the image instead of one per feature.
-    """
-    rho = np.arange(RADIAL_LUT_SIZE, dtype=np.float32) * RADIAL_STEP_MM
-    R = design.bowl_radius
-    layers = [
-        (FLOOR, 1.0 - _smoothstep(R - EDGE_MM, R + EDGE_MM, rho)),
-        (RIM, _band(rho, R - 0.2, R + 0.7)),
-        (PIN_RING, _band(rho, 2.5, 3.5)),
-        (PIN_HOLE, 1.0 - _smoothstep(1.5 - EDGE_MM, 1.5 + EDGE_MM, rho)),
-    ]
-    return (_layers(STEEL, layers) * tint)[None].astype(np.float32)
-
-
-def plane_radiance(
-    x: np.ndarray,
-    y: np.ndarray,
-    scene: Scene,
-    design: CavityDesign,
-    light: np.ndarray,
-    *,
-    lit: np.ndarray | None = None,
-    texture: "SurfaceTexture | None" = None,
-    gain: float = 1.0,
-) -> np.ndarray:
-    """Linear RGB radiance (…, 3) of the plane at plane positions x, y (mm, 2-D arrays), times `gain`:
-    albedo × (light × cos(incidence) × lit + ambient)."""
-    cx, cy = scene.cavity_center
-    dx, dy = x - cx, y - cy
-    tint = np.asarray(scene.light_tint, np.float32)
-    rho_px = np.sqrt(dx * dx + dy * dy) * (1.0 / RADIAL_STEP_MM)
-    albedo = cv2.remap(
-        _radial_lut(design, tint), rho_px, np.zeros_like(rho_px), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    # The cavity number engraved beside the rim makes the cavity's rotation visible.
-    a = np.deg2rad(scene.cavity_rot_deg)
-    R = design.bowl_radius
-    mx, my = dx - (R + 3.0) * np.cos(a), dy - (R + 3.0) * np.sin(a)
-    near_mark = (np.abs(mx) < 1.0 + EDGE_MM) & (np.abs(my) < 1.0 + EDGE_MM)
-    if near_mark.any():
-        w = 1.0 - _smoothstep(1.0 - EDGE_MM, 1.0 + EDGE_MM, np.hypot(mx[near_mark], my[near_mark]))
-        albedo[near_mark] += w[:, None] * (PIN_HOLE * tint - albedo[near_mark])
-    shade = illumination(x, y, scene) * light[2]
-    if lit is not None:
-        shade = shade * lit
-    shade = (shade + AMBIENT) * gain
-    for rx, ry, radius, contrast in scene.residue:
-        blob = np.exp(-((x - rx) ** 2 + (y - ry) ** 2) / (2 * radius**2))
-        shade = shade * (1.0 + contrast * blob)
-    if texture is not None:
-        shade = shade * (1.0 + texture.sample(x, y))
-    return albedo * shade[..., None]
-
-
-def _insert_frame(pose: InsertPose, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
-    """(rotation local → world, base centre in world) of the insert."""
-    base = plane_to_world(np.array(scene.cavity_center) + np.array(pose.shift))
-    a, t = np.deg2rad(pose.tilt_dir_deg), np.deg2rad(pose.tilt_deg)
-    lean = plane_to_world(np.array([np.cos(a), np.sin(a)]))  # horizontal world direction of the lean
-    axis = np.cross([0.0, 0.0, 1.0], lean)
-    axis /= np.linalg.norm(axis)
-    K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    Rl = np.eye(3) + np.sin(t) * K + (1 - np.cos(t)) * K @ K
-    return Rl, base
-
-
-@dataclass(frozen=True)
-class InsertHits:
-    hit: np.ndarray  # (N,) bool
-    point: np.ndarray  # (N, 3) world hit points
-    normal: np.ndarray  # (N, 3) world normals
-    local: np.ndarray  # (N, 3) hit points in the insert frame
-
-
-def intersect_insert(
-    origins: np.ndarray, dirs: np.ndarray, pose: InsertPose, scene: Scene, design: CavityDesign
-) -> InsertHits:
-    """First intersection of rays with the insert cylinder above the plane."""
-    Rl, base = _insert_frame(pose, scene)
-    origins, dirs = np.broadcast_arrays(origins, dirs)
-    o = (origins - base) @ Rl  # Rl^T (o - base) for row vectors
-    d = dirs @ Rl
-    r, h = design.insert_radius, design.insert_height
-    big = np.inf
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_top = (h - o[:, 2]) / d[:, 2]
-        xt, yt = o[:, 0] + t_top * d[:, 0], o[:, 1] + t_top * d[:, 1]
-        t_top = np.where((t_top > 0) & (xt * xt + yt * yt <= r * r), t_top, big)
-        a = d[:, 0] ** 2 + d[:, 1] ** 2
-        b = 2 * (o[:, 0] * d[:, 0] + o[:, 1] * d[:, 1])
-        c = o[:, 0] ** 2 + o[:, 1] ** 2 - r * r
-        disc = b * b - 4 * a * c
-        t_side = (-b - np.sqrt(np.maximum(disc, 0))) / (2 * a)
-        zs = o[:, 2] + t_side * d[:, 2]
-        t_side = np.where((disc > 0) & (a > 1e-12) & (t_side > 0) & (zs >= 0) & (zs <= h), t_side, big)
-    t = np.minimum(t_top, t_side)
-    finite = np.isfinite(t)
-    t_or_0 = np.where(finite, t, 0.0)
-    world = origins + t_or_0[:, None] * dirs
-    hit = finite & (world[:, 2] >= 0.0)  # the part of a leaning insert below the plane is hidden
-    local = o + t_or_0[:, None] * d
-    on_top = t_top <= t_side
-    n_local = np.where(
-        on_top[:, None],
-        np.array([0.0, 0.0, 1.0]),
-        np.stack([local[:, 0] / r, local[:, 1] / r, np.zeros_like(t)], axis=1),
-    )
-    return InsertHits(hit=hit, point=world, normal=n_local @ Rl.T, local=local)
-
-
-def insert_radiance(
-    hits: InsertHits, pose: InsertPose, scene: Scene, design: CavityDesign, light: np.ndarray
-) -> np.ndarray:
-    """Linear RGB radiance of the insert at its hit points (only rows where `hits.hit`)."""
-    sel = hits.hit
-    local, normal, point = hits.local[sel], hits.normal[sel], hits.point[sel]
-    r, h = design.insert_radius, design.insert_height
-    rho = (np.hypot(local[:, 0], local[:, 1]) / r).astype(np.float32)
-    top = (local[:, 2] >= h - 1e-6).astype(np.float32)
-    albedo = np.broadcast_to(INSERT, rho.shape + (3,)).astype(np.float32)
-    groove = _band(rho * r, 0.62 * r, 0.70 * r) * top
-    albedo = albedo * (1.0 - 0.45 * groove)[:, None]
-    hole = (1.0 - _smoothstep(0.18 * r - EDGE_MM, 0.18 * r + EDGE_MM, rho * r)) * top
-    albedo = albedo * (1.0 - 0.8 * hole)[:, None]
-    s = np.deg2rad(pose.spin_deg)
-    mark = np.hypot(local[:, 0] - 0.85 * r * np.cos(s), local[:, 1] - 0.85 * r * np.sin(s)).astype(np.float32)
-    albedo = albedo * (1.0 - 0.7 * (1.0 - _smoothstep(0.6, 1.0, mark)) * top)[:, None]
-    x, y = point[:, 0], -point[:, 1]
-    # The insert is convex: where its surface faces the light, nothing of it shadows it.
-    cos_in = np.clip(normal @ light, 0.0, None).astype(np.float32)
-    light = illumination(x, y, scene) * cos_in
-    return albedo * (light[:, None] + AMBIENT) * np.asarray(scene.light_tint, np.float32)
 
 
 def _shade_scene(
@@ -363,7 +157,7 @@ class CameraView:
         if fx.hide is not None:
             dist = self.zone_distance(scene)
             if fx.hide == "glare":
-                cover = 1.0 - _smoothstep(self.zone_radius, self.zone_radius + 2.0, dist)
+                cover = 1.0 - smoothstep(self.zone_radius, self.zone_radius + 2.0, dist)
                 value = value + (HIDE_SATURATION * cover)[..., None]
             elif fx.hide == "fixture":
                 # A clamp arm across the view, wide enough to cover the zone in this camera.
@@ -371,7 +165,7 @@ class CameraView:
                 cx, cy = np.array(scene.cavity_center) + self.zone_offset
                 across = np.abs(-(self.px - cx) * np.sin(a) + (self.py - cy) * np.cos(a))
                 along = (self.px - cx) * np.cos(a) + (self.py - cy) * np.sin(a)
-                arm = 1.0 - _smoothstep(self.zone_radius, self.zone_radius + 1.0, across)
+                arm = 1.0 - smoothstep(self.zone_radius, self.zone_radius + 1.0, across)
                 stripes = 1.0 + 0.25 * np.sin(along * 0.9).astype(np.float32)
                 colour = FIXTURE[None, None, :] * (255.0 * scene.light_level * stripes)[..., None]
                 # Written so that where the arm is opaque (arm = 1) the scene behind leaves no trace,
@@ -412,40 +206,3 @@ class CameraView:
             255.0,
         )
         return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(shape + (3,))
-
-
-def render_chessboard(
-    camera: PinholeCamera,
-    pattern: tuple[int, int],
-    square_mm: float,
-    *,
-    light: float = 1.0,
-    noise_sigma: float = 0.0,
-    rng: np.random.Generator | None = None,
-    supersample: int = 4,
-) -> np.ndarray:
-    """A camera image of a chessboard lying on the plane, centred on the origin, rows along plane x.
-
-    `pattern` counts inner corners (columns, rows), as OpenCV does. The square at
-    the board's corner next to inner corner (0, 0) is black; the board sits on a
-    white sheet one square wider on every side. Supersampling gives the
-    anti-aliased edges corner refinement needs.
-    """
-    cols, rows = pattern
-    pixels = camera.pixel_grid(supersample)
-    xy = camera.plane_hits(camera.ray_directions(pixels))
-    # Board coordinates in squares, with the board's outer corner at (0, 0).
-    bx = xy[..., 0] / square_mm + (cols + 1) / 2.0
-    by = xy[..., 1] / square_mm + (rows + 1) / 2.0
-    inside = (bx >= 0) & (bx < cols + 1) & (by >= 0) & (by < rows + 1)
-    black = inside & ((np.floor(bx).astype(int) + np.floor(by).astype(int)) % 2 == 0)
-    sheet = (bx >= -1) & (bx < cols + 2) & (by >= -1) & (by < rows + 2)
-    albedo = np.where(sheet, 0.92, 0.45).astype(np.float32)
-    albedo[black] = 0.06
-    s = supersample
-    img = albedo.reshape(camera.height, s, camera.width, s).mean(axis=(1, 3)) * (255.0 * light)
-    if noise_sigma > 0:
-        rng = rng or np.random.default_rng(0)
-        img = img + rng.standard_normal(img.shape) * noise_sigma
-    grey = np.clip(np.rint(img), 0, 255).astype(np.uint8)
-    return np.repeat(grey[..., None], 3, axis=2)

@@ -16,7 +16,7 @@ Normalisation is a buffer inside the model, so explainers mask raw images.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import torch

@@ -54,6 +54,47 @@ def test_the_core_imports_neither_ui_nor_plugins_nor_qt():
     assert not offences, "\n".join(offences)
 
 
+def _room(module: str) -> str | None:
+    """The part of the house a module belongs to: a top-level folder outside `inspector`, a package or a
+    module directly under `inspector` (as the layout in the README names them); None outside the project."""
+    parts = module.split(".")
+    if parts[0] in ("ui", "plugins", "calibration"):
+        return parts[0]
+    if parts[0] != "inspector":
+        return None
+    if len(parts) == 1:
+        return "inspector.__init__"
+    return f"inspector.{parts[1]}"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Room → the rooms its modules import."""
+    graph: dict[str, set[str]] = {}
+    for folder in ("inspector", "ui", "plugins", "calibration"):
+        for path in (ROOT / folder).rglob("*.py"):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            here = _room(module.removesuffix(".__init__")) if module != "inspector.__init__" else module
+            targets = graph.setdefault(here, set())
+            for _, name in imported_modules(ast.parse(path.read_text(), str(path))):
+                there = _room(name)
+                if there is not None and there != here:
+                    targets.add(there)
+    return graph
+
+
+def test_the_imports_make_no_circle_and_few_floors():
+    import graphlib
+
+    graph = import_graph()
+    assert {"ui", "plugins", "inspector.cli", "inspector.explain", "inspector.records"} <= set(graph)
+    order = list(graphlib.TopologicalSorter(graph).static_order())  # CycleError names a circle
+    floor: dict[str, int] = {}
+    for room in order:  # dependencies come first
+        floor[room] = 1 + max((floor[t] for t in graph.get(room, ())), default=0)
+    assert max(floor.values()) < 13, sorted(floor.items(), key=lambda kv: kv[1])
+    assert floor["ui"] > floor["inspector.cli"] > floor["inspector.pipeline"] > floor["inspector.explain"]
+
+
 def test_the_import_walk_sees_every_kind_of_import():
     # The walk above is only as good as what it recognises: each of these must be caught.
     code = ("import ui.app\nfrom plugins import simulator_source\nfrom PySide6.QtCore import Qt\n"

@@ -1,9 +1,9 @@
 """Plugin discovery through entry points, one group per kind, each plugin isolated.
 
 A plugin is an entry point in `inspector.sources`, `inspector.models`,
-`inspector.explainers` or `inspector.commands` (commands of the command line); the built-ins in `plugins/` register through the same
-groups in this project's pyproject.toml, so a third-party package does exactly
-what they do. Loading one plugin is wrapped on its own (as npe2's discovery does,
+`inspector.explainers` or `inspector.commands` (commands of the command line);
+the built-ins register through the same groups in this project's
+pyproject.toml, so a third-party package does exactly what they do. Loading one plugin is wrapped on its own (as npe2's discovery does,
 and unlike pluggy's `load_setuptools_entrypoints`): a plugin that fails to
 import or to start is kept with its name, distribution and error, and the rest
 of the application goes on.

@@ -65,6 +65,14 @@ class SourceCounters:
     failed: int = 0  # frames that could not be read or used (raised as FrameError)
     dropped: int = 0  # frames the source itself discarded (a live camera's older frames)
     reconnects: int = 0
+    incomplete: int = 0  # frames a camera delivered damaged (lost packets, underruns): never inspected
+    unpaired: int = 0  # frames whose partner did not arrive within the pairing window: never paired
+    # Cameras that do not answer now, by name ("camera 1"), with why; empty while all answer. A
+    # source's own threads set and clear entries; readers take a copy (`lost_cameras()`).
+    lost: dict = field(default_factory=dict)
+
+    def lost_cameras(self) -> dict:
+        return dict(self.lost)
 
 
 class Source:

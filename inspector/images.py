@@ -30,10 +30,11 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def write_image(path: str | Path, rgb: np.ndarray) -> None:
-    """Write an H×W×3 uint8 RGB array (PNG keeps it lossless)."""
+def write_image(path: str | Path, rgb: np.ndarray, fmt: str = "") -> None:
+    """Write an H×W×3 uint8 RGB array (PNG keeps it lossless) in the format `fmt` (".png"), or by default
+    the one the path's extension names (a temporary name need not carry it)."""
     path = Path(path)
-    ok, buf = cv2.imencode(path.suffix or ".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
+    ok, buf = cv2.imencode(fmt or path.suffix or ".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
     if not ok:
         raise ImageError(f"{path}: could not encode image")
     buf.tofile(str(path))

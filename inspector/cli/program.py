@@ -12,7 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from inspector.version import __version__
-from inspector.cli import audit, bench, explain, line, live, logs, model, plugins
+from inspector.cli import audit, bench, explain, grab, line, live, logs, model, plugins
 from inspector.cli.contributions import contributions
 from inspector.cli.options import (
     EXIT_BAD_INPUT,
@@ -24,10 +24,10 @@ from inspector.cli.options import (
 )
 from inspector.errors import InspectorError
 
-FAMILIES = (live, line, model, explain, audit, plugins, logs, bench)
+FAMILIES = (live, line, grab, model, explain, audit, plugins, logs, bench)
 # The order `inspector --help` lists them in: the way through the tool, then upkeep. Contributed
 # commands not named here follow.
-ORDER = ("demo", "simulate", "calibrate", "train", "evaluate", "explain", "study", "run", "audit", "gui", "review",
+ORDER = ("demo", "simulate", "cameras", "grab", "calibrate", "train", "evaluate", "explain", "study", "run", "audit", "gui", "review",
          "plugins", "log", "bench")
 
 

@@ -97,6 +97,13 @@ class Source:
         self.counters = SourceCounters()
         self.is_open = False
 
+    @classmethod
+    def devices(cls) -> list[dict[str, str]]:
+        """The cameras this source can open here, one plain row each: `id` is what its `cam1`/`cam2`
+        options take, `label` one line for a person; empty for a source that opens no devices. The
+        operator view's source form offers them (`inspector cameras` lists GenICam ones)."""
+        return []
+
     # -- the interface the pipeline uses ------------------------------------------------------
     def open(self) -> "Source":
         if not self.is_open:

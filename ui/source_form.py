@@ -1,11 +1,13 @@
 """The source chooser: every source plugin, broken ones shown disabled with their error, and a form
-of the chosen source's options built from `option_help`."""
+of the chosen source's options built from `option_help` (with a camera finder where the source
+lists devices)."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
 from inspector.acquisition import Source, option_help
+from ui.camera_finder import CameraFinder
 
 
 class SourceChooser(QtWidgets.QGroupBox):
@@ -29,6 +31,7 @@ class SourceChooser(QtWidgets.QGroupBox):
         self.pages: list[QtWidgets.QWidget] = []
         self.fields: dict[str, dict[str, tuple[QtWidgets.QLineEdit, str]]] = {}
         self.broken: dict[str, str] = {}
+        self.finders: dict[str, CameraFinder] = {}
         model = self.combo.model()
         for plugin in registry.plugins("sources"):
             p = registry.load("sources", plugin.name)  # imports it once; a failure is recorded, not raised
@@ -50,6 +53,12 @@ class SourceChooser(QtWidgets.QGroupBox):
                     label.setToolTip(text)
                     form.addRow(label, edit)
                     self.fields[p.name][name] = (edit, default)
+                fields = self.fields[p.name]
+                lists_devices = p.obj.devices.__func__ is not Source.devices.__func__
+                if lists_devices and {"cam1", "cam2"} <= set(fields):
+                    finder = CameraFinder(p.obj.devices, lambda key, value, fields=fields: fields[key][0].setText(value))
+                    form.addRow(finder)
+                    self.finders[p.name] = finder
             else:
                 error = p.error or f"{p.value} is not a Source class"
                 self.broken[p.name] = error

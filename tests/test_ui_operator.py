@@ -4,6 +4,7 @@ import dataclasses
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -274,3 +275,33 @@ def test_the_chosen_explainer_runs_and_a_broken_one_is_greyed(qtbot, make_view, 
         assert list(view._explainers) == ["counting"] and view.explainer.isEnabled()
     finally:
         sys.modules.pop("counting_explainer_for_ui", None)
+
+
+def test_a_video_camera_that_does_not_exist_shows_lost_in_red_within_2_s_and_stops_promptly(qtbot, make_view, context):
+    # Once a grey "starting …" banner and "0 errors" for as long as the run went on.
+    view = make_view(context)
+    view.chooser.choose("video")
+    view.chooser.set_option("cam1", "97")
+    view.chooser.set_option("cam2", "98")
+    started = time.monotonic()
+    assert view.start()
+    # The promise is to the operator, so it is timed: 2 s from Start, not from whenever start() returned.
+    left_ms = max(1, int(2000 - 1000 * (time.monotonic() - started)))
+    qtbot.waitUntil(lambda: view.banner.state == "lost" and "camera 2" in view.banner.verdict.text(), timeout=left_ms)
+    assert view.banner.verdict.text() == "LOST · camera 1, camera 2"
+    assert "camera 1: video device 97 cannot be opened" in view.banner.detail.text()
+    assert "camera 1 lost: video device 97 cannot be opened" in view.error_strip.message
+    assert "camera 2 lost: video device 98 cannot be opened" in view.error_strip.message
+    assert view.running
+
+    asked = time.monotonic()
+    view.stop()
+    qtbot.waitUntil(lambda: not view.running, timeout=2000)
+    assert time.monotonic() - asked < 2.0
+    # Still lost when it stopped: the view and the summary say so, not "0 errors" on grey.
+    assert view.banner.state == "lost" and "stopped: stopped by the operator" in view.banner.detail.text()
+    assert view.error_strip.message == ("still lost when the run stopped: camera 1 (video device 97 cannot be opened); "
+                                        "camera 2 (video device 98 cannot be opened)")
+    assert any(line.startswith("camera 1 LOST at the end: video device 97 cannot be opened")
+               for line in view.summary_lines)
+    assert view.start_button.isEnabled()

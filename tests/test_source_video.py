@@ -244,6 +244,30 @@ def test_absent_device_without_reconnect_is_refused_at_open():
         VideoSource(cam1="97", cam2="98", reconnect="false").open()
 
 
+def test_a_device_that_hangs_while_opening_is_lost_and_holds_up_neither_open_nor_close():
+    # open_timeout far beyond the hang bound: open() and close() returning at all shows they did not wait for it.
+    src = VideoSource(cam1="97", cam2="98", read_timeout=0.3, open_timeout=600)
+    gate = threading.Event()
+
+    def create(inp):  # like a driver that never returns from opening
+        gate.wait()
+        return None
+
+    src._create_capture = create
+    try:
+        returns_within(src.open)
+        assert wait_for(lambda: len(src.counters.lost_cameras()) == 2)
+        assert src.counters.lost_cameras()["camera 1"] == "video device 97 has not answered for 0.3 s"
+        assert returns_within(lambda: src.read(0.1)) is None
+        returns_within(src.close)
+        assert len(src.stalled_threads) == 2 and all(t.daemon for t in src.stalled_threads)
+    finally:
+        gate.set()
+    for thread in src.stalled_threads:
+        thread.join(HANG_S)
+        assert not thread.is_alive()
+
+
 class Hanging:
     """A capture whose read() never returns until released, like a camera pulled mid-read."""
 

@@ -45,8 +45,8 @@ class Blinking(Source):
             self.back.wait(timeout)  # a read still returns within its timeout while lost
             return None
         if self.sent == self.before and "camera 2" in self.counters.lost:
+            self.counters.reconnects += 1  # counted before it is found, as a reader may look in between
             del self.counters.lost["camera 2"]
-            self.counters.reconnects += 1
         if self.sent >= self.before + self.after:
             raise EndOfSource("script done")
         self.sent += 1

@@ -2,11 +2,11 @@
 
 The pipeline runs on a worker thread (`LiveRun`); this view only draws. It draws at
 most `MAX_FPS` times a second whatever the line's pace, from the newest result,
-and reads the counters from `Pipeline.stats()` on a timer; that timer also turns the banner red while a
-camera is lost, so a camera that does not answer shows within `STATS_EVERY_MS` of the source saying
-so rather than as a quiet grey line. Stopping asks the
-pipeline to stop and polls the worker until it is done, so the event loop never
-waits on the batch in flight.
+and reads the counters from `Pipeline.stats()` on a timer. That timer also turns
+the banner red while a camera is lost, so a camera that does not answer shows
+within `STATS_EVERY_MS` of the source saying so, not as a quiet grey line.
+Stopping asks the pipeline to stop and polls the worker until it is done, so the
+event loop never waits on the batch in flight.
 """
 
 from __future__ import annotations

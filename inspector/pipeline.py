@@ -35,6 +35,7 @@ import numpy as np
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
 from inspector.errors import InspectorError
 from inspector.latest_frames import LatestFrames
+from inspector.lost_cameras import LostCameras
 from inspector.pipeline_data import CURVE_POLICIES, BadFrame, PipelineConfig, PipelineError, Prepared, Result
 from inspector.records import Inspection, Layout
 from inspector.run_log import check_out, open_log
@@ -117,6 +118,7 @@ class Pipeline:
         self._records: queue.Queue = queue.Queue(self.config.write_queue)
         self._stats = RunStats(per_class={c: 0 for c in model.classes})
         self._latency = LatencyMeans()
+        self._lost = LostCameras()
         self._recent: collections.deque = collections.deque(maxlen=256)  # completion times
         self._source_ended = threading.Event()
         self._writer_failed = threading.Event()
@@ -141,8 +143,13 @@ class Pipeline:
         s.elapsed_s = time.monotonic() - self._started if self._started else 0.0
         s.latency_ms = self._latency.means_ms()
         s.dropped += self._slot.dropped
-        s.source_dropped = self.source.counters.dropped
-        s.timeouts = self.source.counters.timeouts
+        c = self.source.counters
+        s.source_dropped = c.dropped
+        s.timeouts = c.timeouts
+        s.reconnects, s.incomplete, s.unpaired = c.reconnects, c.incomplete, c.unpaired
+        s.lost = c.lost_cameras()
+        self._lost.update(s.lost)
+        s.lost_s = self._lost.seconds()
         s.throughput = s.inspected / s.elapsed_s if s.elapsed_s > 0 else 0.0
         now = time.monotonic()
         recent = [t for t in list(self._recent) if now - t < 5.0]
@@ -304,6 +311,9 @@ class Pipeline:
         cfg = self.config
         errors_in_row = 0
         while not self._stop.is_set():
+            # Here too, not only when someone asks for stats: a spell shorter than the status
+            # line's period still counts in the summary.
+            self._lost.update(self.source.counters.lost_cameras())
             try:
                 frame = self.source.read(cfg.read_timeout)
             except FrameError as exc:

@@ -35,6 +35,11 @@ class RunStats:
     bad_frames: int = 0
     source_errors: int = 0
     timeouts: int = 0
+    reconnects: int = 0  # cameras that came back (the source's count)
+    incomplete: int = 0  # frames a camera delivered damaged, never inspected
+    unpaired: int = 0  # frames whose partner never came, never inspected
+    lost: dict = field(default_factory=dict)  # cameras that do not answer now: name → why
+    lost_s: dict = field(default_factory=dict)  # every camera lost in this run → seconds lost in all
     latency_ms: dict = field(default_factory=dict)  # mean over the last 100 inspections, per stage
     throughput: float = 0.0  # inspections per second over the run
     recent_throughput: float = 0.0  # over the last few seconds
@@ -46,11 +51,17 @@ class RunStats:
         """"<stage> <ms>" for each stage with a mean, as the status line and the summary print them."""
         return [f"{stage_label(k)} {v:.1f}" for k, v in self.latency_ms.items() if not math.isnan(v)]
 
+    def lost_text(self) -> str:
+        """"camera 1 (why); camera 2 (why)" for the cameras lost now, "" while all answer."""
+        return "; ".join(f"{name} ({why})" for name, why in sorted(self.lost.items()))
+
     def status_line(self) -> str:
+        # A lost camera goes first: the counters behind it stand still, and would read as a quiet line.
+        lost = f"LOST {self.lost_text()}  " if self.lost else ""
         classes = " ".join(f"{k} {v}" for k, v in self.per_class.items())
         lat = " ".join(self.latency_parts())
         return (
-            f"{self.elapsed_s:6.1f} s  inspected {self.inspected} ({self.recent_throughput:.1f}/s)  {classes}  "
+            f"{lost}{self.elapsed_s:6.1f} s  inspected {self.inspected} ({self.recent_throughput:.1f}/s)  {classes}  "
             f"dropped {self.dropped + self.source_dropped}  bad {self.bad_frames}  errors {self.source_errors}  "
             f"ms: {lat}"
         )

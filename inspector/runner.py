@@ -101,6 +101,10 @@ def format_summary(stats, source: Source, out: Optional[Path] = None) -> list[st
         f"source errors {stats.source_errors}; read timeouts {c.timeouts}; reconnects {c.reconnects}",
         "latency per pair (ms): " + ", ".join(stats.latency_parts()),
     ]
+    if stats.incomplete or stats.unpaired:
+        lines.append(f"camera frames not inspected: {stats.incomplete} incomplete (damaged on the way), "
+                     f"{stats.unpaired} unpaired (their partner never came)")
+    lines += lost_lines(stats)
     if stats.log_files:
         lines.append(f"written {stats.written} records to {', '.join(stats.log_files)}")
     elif out is not None:
@@ -109,6 +113,19 @@ def format_summary(stats, source: Source, out: Optional[Path] = None) -> list[st
         lines.append("not logged (no --out)")
     if stats.last_error:
         lines.append(f"last error: {stats.last_error}")
+    return lines
+
+
+def lost_lines(stats) -> list[str]:
+    """One line per camera the run lost: still lost at the end (and why), or back, with the time away."""
+    lines = []
+    for name, seconds in sorted(stats.lost_s.items()):
+        if name in stats.lost:
+            lines.append(f"{name} LOST at the end: {stats.lost[name]} (lost {seconds:.1f} s in all)")
+        else:
+            lines.append(f"{name} was lost for {seconds:.1f} s in all, and came back")
+    for name in sorted(set(stats.lost) - set(stats.lost_s)):  # stats from a source the pipeline never watched
+        lines.append(f"{name} LOST at the end: {stats.lost[name]}")
     return lines
 
 

@@ -20,9 +20,18 @@ class Input:
     target: Union[str, int]
 
     @property
+    def camera(self) -> str:
+        """The camera's name as the run reports it (the key of `SourceCounters.lost`)."""
+        return f"camera {self.slot}"
+
+    @property
+    def what(self) -> str:
+        kind = {"file": "video file", "device": "video device", "stream": "stream"}[self.kind]
+        return f"{kind} {self.target}"
+
+    @property
     def label(self) -> str:
-        what = {"file": "video file", "device": "video device", "stream": "stream"}[self.kind]
-        return f"camera {self.slot}: {what} {self.target}"
+        return f"{self.camera}: {self.what}"
 
 
 def classify(spec: str, slot: int) -> Input:

@@ -8,7 +8,9 @@ Why it is built this way:
 
 * A file that does not exist or cannot be opened fails at `open()`: files do not
   come back by waiting. A camera that is not there yet is waited for when
-  reconnect is on, because cameras get plugged in and powered up late.
+  reconnect is on, because cameras get plugged in and powered up late; not in
+  `open()`, though, for longer than a read may take: the run starts, reports the
+  camera lost and can be stopped, while the camera is waited for.
 * In replay, files of unequal length end at the shorter one, and the message says
   how many frames of the longer one could not be paired, rather than pairing them
   with nothing.
@@ -119,10 +121,14 @@ class VideoSource(CaptureWorkers, Source):
                 self._supervisor = threading.Thread(target=self._supervise, name="video-source-supervisor", daemon=True)
                 self._supervisor.start()
         try:
-            deadline = time.monotonic() + o.open_timeout + 1.0
+            started = time.monotonic()
+            deadline = started + o.open_timeout + 1.0
             for cam in self._cams:
                 waits_for_it = self.live and o.reconnect and cam.inp.kind != "file"
-                if not cam.first_attempt.wait(max(0.0, deadline - time.monotonic())):
+                # A camera that is waited for holds up the start no longer than a read may take: the run
+                # (and its Stop) must not sit in open() while the camera is lost.
+                limit = min(deadline, started + o.read_timeout) if waits_for_it else deadline
+                if not cam.first_attempt.wait(max(0.0, limit - time.monotonic())):
                     if waits_for_it:
                         continue
                     raise SourceError(f"{cam.inp.label} did not open within {o.open_timeout:g} s")

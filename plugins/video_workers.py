@@ -37,6 +37,11 @@ Why it is built this way:
   backend. A file read live therefore loops, one reconnect per pass (paced at
   `rate`, or at the file's own frame rate, as a camera would be), which is also how
   the reconnect path is exercised without hardware.
+* A live camera that cannot be opened, fails a read, or is silent inside a cv2
+  call for longer than the read timeout is reported lost (`SourceCounters.lost`,
+  by the worker or the supervisor) at once, and found again with its next frame,
+  not with a capture that merely opens: V4L opens some cameras that deliver nothing.
+  A live file's end is not a loss, only its reopening failing is.
 * In replay a failed read is only called a bad frame (FrameError) when a later
   frame of the same file decodes; a run of failed reads is the end of the file.
   CAP_PROP_FRAME_COUNT is often an estimate (duration × fps), so trusting it would
@@ -205,6 +210,7 @@ class CaptureWorkers:
                             cam.first_attempt.set()
                             if inp.kind == "file":
                                 return  # open() reports it; a file does not appear by waiting
+                        self._lose(cam, worker, f"{inp.what} cannot be opened")
                         if not o.reconnect:
                             self._give_up(cam, worker, f"{inp.label} cannot be opened and reconnect is off")
                             return
@@ -236,6 +242,8 @@ class CaptureWorkers:
                     with self._cond:
                         if not at_end:
                             self.failed_reads += 1
+                    if not at_end:
+                        self._lose(cam, worker, f"{inp.what} stopped delivering frames")
                     if not o.reconnect:
                         what = "ended" if at_end else "stopped delivering frames"
                         self._give_up(cam, worker, f"{inp.label} {what} and reconnect is off")
@@ -249,6 +257,7 @@ class CaptureWorkers:
                         break
                     if cam.fresh:
                         self.counters.dropped += 1
+                    self.counters.lost.pop(inp.camera, None)  # a frame: it answers again
                     cam.newest = Frame(cam.next_index, image, stamp, problem)
                     cam.next_index += 1
                     cam.fresh = True
@@ -259,11 +268,18 @@ class CaptureWorkers:
                     if due > now and self._stop.wait(due - now):
                         break
         except Exception as exc:
+            self._lose(cam, worker, f"{inp.what}: reading stopped: {type(exc).__name__}: {exc}")
             self._give_up(cam, worker, f"{inp.label}: reading stopped: {type(exc).__name__}: {exc}")
         finally:
             if cap is not None:
                 cap.release()
             cam.first_attempt.set()
+
+    def _lose(self, cam: Camera, worker: Worker, why: str) -> None:
+        """Report the camera lost (`SourceCounters.lost`) until a frame of it comes again."""
+        with self._cond:
+            if not worker.abandoned and not self._stop.is_set():
+                self.counters.lost[cam.inp.camera] = why
 
     def _give_up(self, cam: Camera, worker: Worker, why: str) -> None:
         with self._cond:
@@ -281,7 +297,16 @@ class CaptureWorkers:
             for cam in self._cams:
                 worker = cam.worker
                 busy = worker.busy if worker is not None else None
-                if busy is None or now - busy[0] <= busy[1]:
+                if busy is None:
+                    continue
+                # Silent for the read timeout is lost, also inside an open allowed longer: the run
+                # says so then, and the frame that may still come clears it.
+                if now - busy[0] > min(busy[1], self.options.read_timeout) and cam.inp.camera not in self.counters.lost:
+                    with self._cond:
+                        if not self._stop.is_set() and cam.worker is worker and worker.busy is busy:
+                            self.counters.lost[cam.inp.camera] = (f"{cam.inp.what} has not answered for "
+                                                                  f"{min(busy[1], self.options.read_timeout):g} s")
+                if now - busy[0] <= busy[1]:
                     continue
                 with self._cond:
                     if self._stop.is_set() or cam.worker is not worker or worker.busy is None:
@@ -290,6 +315,7 @@ class CaptureWorkers:
                     self._abandoned.append(worker)
                     self.stalls += 1
                     self.failed_reads += 1
+                    self.counters.lost[cam.inp.camera] = f"{cam.inp.what} hung for more than {busy[1]:g} s"
                     if self.options.reconnect:
                         self._start_worker(cam, Worker(cam, worker.generation + 1, worker.delay, wait_first=True))
                     else:

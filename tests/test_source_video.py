@@ -233,11 +233,39 @@ def test_absent_device_waits_with_backoff_and_reads_time_out():
         assert waits[:3] == pytest.approx([0.1, 0.2, 0.4])
         assert max(waits) == pytest.approx(0.4)
         assert src.counters.reconnects == 0 and src.counters.delivered == 0
+        # Both are reported lost, by name and why, for the run to show.
+        assert wait_for(lambda: len(src.counters.lost_cameras()) == 2)
+        assert src.counters.lost_cameras() == {"camera 1": "video device 97 cannot be opened",
+                                               "camera 2": "video device 98 cannot be opened"}
 
 
 def test_absent_device_without_reconnect_is_refused_at_open():
     with pytest.raises(SourceError, match="camera 1: video device 97 cannot be opened"):
         VideoSource(cam1="97", cam2="98", reconnect="false").open()
+
+
+def test_a_device_that_hangs_while_opening_is_lost_and_holds_up_neither_open_nor_close():
+    # open_timeout far beyond the hang bound: open() and close() returning at all shows they did not wait for it.
+    src = VideoSource(cam1="97", cam2="98", read_timeout=0.3, open_timeout=600)
+    gate = threading.Event()
+
+    def create(inp):  # like a driver that never returns from opening
+        gate.wait()
+        return None
+
+    src._create_capture = create
+    try:
+        returns_within(src.open)
+        assert wait_for(lambda: len(src.counters.lost_cameras()) == 2)
+        assert src.counters.lost_cameras()["camera 1"] == "video device 97 has not answered for 0.3 s"
+        assert returns_within(lambda: src.read(0.1)) is None
+        returns_within(src.close)
+        assert len(src.stalled_threads) == 2 and all(t.daemon for t in src.stalled_threads)
+    finally:
+        gate.set()
+    for thread in src.stalled_threads:
+        thread.join(HANG_S)
+        assert not thread.is_alive()
 
 
 class Hanging:
@@ -272,8 +300,11 @@ def test_hung_read_is_abandoned_and_a_new_capture_takes_over(videos):
         with src:
             # Camera 1 is stuck inside read(); the consumer is not: its read returns (the bound only catches a hang).
             assert returns_within(lambda: src.read(0.2)) is None
+            assert wait_for(lambda: "camera 1" in src.counters.lost_cameras())  # silent past the read timeout
+            assert src.counters.lost_cameras()["camera 1"].startswith(f"video file {videos['a12']} ")
             pair = src.read(30.0)
             assert pair is not None and frame_of(pair.image1, 1) == pair.frame_ids[0] % 12
+            assert src.counters.lost_cameras() == {}  # the new capture's frame found it again
             assert src.stalls == 1 and src.failed_reads >= 1 and src.counters.reconnects >= 1
         stuck = src.stalled_threads
         assert len(stuck) == 1 and stuck[0].daemon and stuck[0].is_alive()
@@ -316,6 +347,7 @@ def test_live_reconnects_with_growing_backoff_and_resumes(videos, tmp_path):
         # A file read live ends like a camera that goes away, and is reopened: it loops.
         assert wait_for(lambda: src.counters.reconnects >= 2)
         assert src.read(30.0) is not None
+        assert src.counters.lost_cameras() == {}  # a live file's end is no loss
         os.rename(path, away)  # the input disappears; the open capture still reads to its end
         assert wait_for(lambda: 0.4 in [s for c, s in list(src.backoff_waits) if c == "1"])
         waits = [s for c, s in list(src.backoff_waits) if c == "1"]
@@ -327,12 +359,14 @@ def test_live_reconnects_with_growing_backoff_and_resumes(videos, tmp_path):
         while src.read(0.0) is not None:  # whatever camera 1 sent before it went away
             pass
         assert src.read(0.3) is None
+        assert src.counters.lost_cameras() == {"camera 1": f"video file {path} cannot be opened"}
         last = src._cams[0].next_index
         os.rename(away, path)  # back again: the next attempt succeeds and frames flow
         pair = src.read(30.0)
         assert pair is not None and pair.frame_ids[0] >= last
         assert frame_of(pair.image1, 1) == pair.frame_ids[0] % 12
         assert src.counters.reconnects > reconnects
+        assert src.counters.lost_cameras() == {}
 
 
 def test_live_file_without_reconnect_plays_once_then_ends(videos):

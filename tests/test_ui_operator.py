@@ -4,6 +4,7 @@ import dataclasses
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -19,6 +20,7 @@ from ui.operator_view import OperatorView  # noqa: E402
 
 FLAKY_PLUGIN = textwrap.dedent(
     """
+    import threading
     from dataclasses import dataclass, field
 
     import numpy as np
@@ -44,6 +46,28 @@ FLAKY_PLUGIN = textwrap.dedent(
             self.reads += 1
             if self.options.fail < 0 or self.reads <= self.options.fail:
                 raise RuntimeError("sensor unplugged")
+            view = self.rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
+            return FramePair(view, view.copy(), cavity_id=1, frame_ids=(self.reads, self.reads))
+
+
+    class Blinking(Flaky):
+        '''Camera 2 lost from the start until `back` is set; then it answers, and pairs flow.'''
+
+        name = "blinking"
+
+        def _open(self):
+            super()._open()
+            self.back = threading.Event()
+
+        def _read(self, timeout):
+            if not self.back.is_set():
+                self.counters.lost["camera 2"] = "gige 10.0.0.2 does not answer"
+                self.back.wait(timeout)
+                return None
+            if "camera 2" in self.counters.lost:  # counted before it is found, as a reader may look in between
+                self.counters.reconnects += 1
+                del self.counters.lost["camera 2"]
+            self.reads += 1
             view = self.rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
             return FramePair(view, view.copy(), cavity_id=1, frame_ids=(self.reads, self.reads))
     """
@@ -151,6 +175,7 @@ def flaky_context(context, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     yield dataclasses.replace(context, registry=PluginRegistry.discover({"sources": [
         make_entry_point("flaky", "flaky_ui_plugin:Flaky", "sources"),
+        make_entry_point("blinking", "flaky_ui_plugin:Blinking", "sources"),
         make_entry_point("broken", "no_such_module_for_the_ui:Camera", "sources"),
     ]}))
     sys.modules.pop("flaky_ui_plugin", None)
@@ -274,3 +299,50 @@ def test_the_chosen_explainer_runs_and_a_broken_one_is_greyed(qtbot, make_view, 
         assert list(view._explainers) == ["counting"] and view.explainer.isEnabled()
     finally:
         sys.modules.pop("counting_explainer_for_ui", None)
+
+
+def test_a_video_camera_that_does_not_exist_shows_lost_in_red_within_2_s_and_stops_promptly(qtbot, make_view, context):
+    # Once a grey "starting …" banner and "0 errors" for as long as the run went on.
+    view = make_view(context)
+    view.chooser.choose("video")
+    view.chooser.set_option("cam1", "97")
+    view.chooser.set_option("cam2", "98")
+    started = time.monotonic()
+    assert view.start()
+    # The promise is to the operator, so it is timed: 2 s from Start, not from whenever start() returned.
+    left_ms = max(1, int(2000 - 1000 * (time.monotonic() - started)))
+    qtbot.waitUntil(lambda: view.banner.state == "lost" and "camera 2" in view.banner.verdict.text(), timeout=left_ms)
+    assert view.banner.verdict.text() == "LOST · camera 1, camera 2"
+    assert "camera 1: video device 97 cannot be opened" in view.banner.detail.text()
+    assert "camera 1 lost: video device 97 cannot be opened" in view.error_strip.message
+    assert "camera 2 lost: video device 98 cannot be opened" in view.error_strip.message
+    assert view.running
+
+    asked = time.monotonic()
+    view.stop()
+    qtbot.waitUntil(lambda: not view.running, timeout=2000)
+    assert time.monotonic() - asked < 2.0
+    # Still lost when it stopped: the view and the summary say so, not "0 errors" on grey.
+    assert view.banner.state == "lost" and "stopped: stopped by the operator" in view.banner.detail.text()
+    assert view.error_strip.message == ("still lost when the run stopped: camera 1 (video device 97 cannot be opened); "
+                                        "camera 2 (video device 98 cannot be opened)")
+    assert any(line.startswith("camera 1 LOST at the end: video device 97 cannot be opened")
+               for line in view.summary_lines)
+    assert view.start_button.isEnabled()
+
+
+def test_a_camera_that_answers_again_clears_the_red_and_counts_the_reconnect(qtbot, make_view, flaky_context):
+    view = make_view(flaky_context)
+    view.chooser.choose("blinking")
+    assert view.start()
+    qtbot.waitUntil(lambda: view.banner.state == "lost", timeout=60000)  # bounds a hang only
+    assert view.banner.verdict.text() == "LOST · camera 2"
+    assert view.error_strip.message == "camera 2 lost: gige 10.0.0.2 does not answer"
+    assert view.counters.text("reconnects") == "0" and view.counters.text("errors") == "0"
+    view.live.pipeline.source.back.set()
+    qtbot.waitUntil(lambda: view.banner.state in ("OK", "NOK") and not view.error_strip.active, timeout=60000)
+    assert view.counters.text("reconnects") == "1"
+    view.stop()
+    _wait_stopped(qtbot, view)
+    assert view.banner.state in ("OK", "NOK")  # found again before the stop: no red left behind
+    assert any(line.startswith("camera 2 was lost for ") for line in view.summary_lines)

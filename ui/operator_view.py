@@ -2,9 +2,11 @@
 
 The pipeline runs on a worker thread (`LiveRun`); this view only draws. It draws at
 most `MAX_FPS` times a second whatever the line's pace, from the newest result,
-and reads the counters from `Pipeline.stats()` on a timer. Stopping asks the
-pipeline to stop and polls the worker until it is done, so the event loop never
-waits on the batch in flight.
+and reads the counters from `Pipeline.stats()` on a timer. That timer also turns
+the banner red while a camera is lost, so a camera that does not answer shows
+within `STATS_EVERY_MS` of the source saying so, not as a quiet grey line.
+Stopping asks the pipeline to stop and polls the worker until it is done, so the
+event loop never waits on the batch in flight.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class OperatorView(QtWidgets.QWidget):
         self.last_stats = None
         self.last_log: Optional[str] = None
         self.summary_lines: list[str] = []
+        self._lost: dict = {}  # cameras lost now, as the banner shows them
         self._build()
 
         self._draw_timer = QtCore.QTimer(self)
@@ -216,6 +219,7 @@ class OperatorView(QtWidgets.QWidget):
         self.curves_plot.clear_curves()
         self.shown = None
         self._drawn_this_run = 0
+        self._lost = {}
         self.back_to_live()
         self.banner.show_idle(f"starting {source.describe()} …")
         self.run_panel.set_running(True)
@@ -264,7 +268,12 @@ class OperatorView(QtWidgets.QWidget):
             self.errors.hold(f"source {name} failed: {live.error}")
         elif stats.stopped.startswith(("source failed", "writing", "error")):
             self.errors.hold(stats.stopped)
-        if self._drawn_this_run == 0:
+        elif stats.lost:
+            self.errors.hold(f"still lost when the run stopped: {stats.lost_text()}")
+        self._lost = dict(stats.lost)
+        if stats.lost:
+            self.banner.show_lost(stats.lost, f"stopped: {stats.stopped or 'done'}")
+        elif self._drawn_this_run == 0:
             self.banner.show_idle(f"stopped: {stats.stopped or 'done'}")
         self.summary.show_run(stats, live.pipeline.source)
         self.summary_lines = self.summary.lines
@@ -286,8 +295,16 @@ class OperatorView(QtWidgets.QWidget):
         self.counters.show_stats(s)
         self.latency.show_stats(s)
         self.errors.update(s, live)
+        self._show_lost(s.lost)
         if live.done:
             self._finish()
+
+    def _show_lost(self, lost: dict) -> None:
+        if lost:
+            self.banner.show_lost(lost)
+        elif self._lost:  # back: the banner waits for the next verdict rather than keep a stale one
+            self.banner.show_idle(f"{', '.join(sorted(self._lost))} back: waiting for the next cavity")
+        self._lost = dict(lost)
 
     # -- drawing --------------------------------------------------------------------------------
     def _on_waiting(self) -> None:
@@ -316,6 +333,8 @@ class OperatorView(QtWidgets.QWidget):
         for v, cam in enumerate(self.cameras):
             cam.show_frame(frame.view1 if v == 0 else frame.view2, frame.heat[v])
         self.banner.show_frame(frame, source=source)
+        if self._lost and source == "live":  # a pair read before the loss must not hide it
+            self.banner.show_lost(self._lost)
         self.curves_plot.show_frame(frame, f"curves: {self._policy}")
 
     def pin(self, frame: DisplayFrame) -> None:

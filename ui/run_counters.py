@@ -17,6 +17,8 @@ TILES = (
     ("dropped", "dropped frames", "Pairs pushed out while the model was busy, and frames the source itself lost"),
     ("bad", "bad frames", "Pairs skipped because an image was missing or unusable"),
     ("errors", "errors", "Source failures (the run backs off and retries, then gives up)"),
+    ("reconnects", "reconnects", "Times a camera answered again after it was lost (red while one is lost; "
+                                 "a video file read live counts one per pass)"),
     ("elapsed", "running", "Time since the source opened"),
 )
 WARN = "color: #c62828;"
@@ -75,6 +77,8 @@ class RunCounters(QtWidgets.QFrame):
         v["dropped"].setText(f"{s.dropped + s.source_dropped}")
         v["bad"].setText(f"{s.bad_frames}")
         v["errors"].setText(f"{s.source_errors}")
+        v["reconnects"].setText(f"{s.reconnects}")
+        v["reconnects"].setStyleSheet(WARN if s.lost else "")
         v["elapsed"].setText(f"{s.elapsed_s:.0f} s")
         for key, n in (("bad", s.bad_frames), ("errors", s.source_errors)):
             v[key].setStyleSheet(WARN if n else "")

@@ -1,4 +1,5 @@
-"""The verdict of the shown cavity in large type: class, probability, and which camera it rests on."""
+"""The verdict of the shown cavity in large type: class, probability, and which camera it rests on; or,
+while a camera does not answer, which one is lost and why."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 from ui.display_frame import DisplayFrame
 
 OK_COLOUR, NOK_COLOUR, IDLE_COLOUR = "#2e7d32", "#c62828", "#546e7a"
+LOST_COLOUR = NOK_COLOUR  # a line that inspects nothing is as urgent as a bad part
 
 
 class VerdictBanner(QtWidgets.QFrame):
@@ -51,6 +53,18 @@ class VerdictBanner(QtWidgets.QFrame):
         self.influence.setText("")
         self.detail.setText(text)
         self.state = "idle"
+
+    def show_lost(self, lost: dict, note: str = "") -> None:
+        """Cameras that do not answer (name → why): no verdict can come until they do."""
+        detail = " · ".join([f"{name}: {why}" for name, why in sorted(lost.items())] + ([note] if note else []))
+        if self.state == "lost" and self.detail.text() == detail:
+            return  # the stats timer asks every poll; a style sheet set again costs a relayout
+        self._paint(LOST_COLOUR)
+        self.state = "lost"
+        self.verdict.setText(f"LOST · {', '.join(sorted(lost))}")
+        self.influence.setText("inspection waits until it answers")
+        self.detail.setText(detail)
+        self.setToolTip(f"{self.verdict.text()}\n{self.detail.text()}")
 
     def show_frame(self, frame: DisplayFrame, *, source: str = "live") -> None:
         ok = frame.is_ok

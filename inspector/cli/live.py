@@ -71,7 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(line)
     if stats.inspected == 0 and not stats.stopped.endswith(" received"):  # not stopped by Ctrl-C or SIGTERM
         print(f"inspector run: error: nothing inspected: source {args.source} gave no usable pair (bad frames "
-              f"{stats.bad_frames}, source errors {stats.source_errors}; {stats.stopped or 'ended'})", file=sys.stderr)
+              f"{stats.bad_frames}, source errors {stats.source_errors}; {stats.stopped or 'ended'}"
+              + (f"; LOST {stats.lost_text()}" if stats.lost else "") + ")", file=sys.stderr)
         return 1
     return 1 if stats.stopped.startswith(("source failed", "writing")) else 0
 

@@ -206,6 +206,14 @@ def test_a_pipeline_run_logs_fifty_records_each_from_one_trigger(two, tmp_path):
     assert_same_triggers([r.frame_ids for r in records])
 
 
+@needs_cameras
+def test_free_run_pairs_by_receive_time_within_the_window(two):
+    with source(trigger="free") as src:
+        pairs = read_pairs(src, 10)
+    for p in pairs:
+        assert p.meta["shot"] == -1 and abs(p.timestamps[0] - p.timestamps[1]) <= WINDOW_MS / 1000
+
+
 # -- (b) incomplete frames -----------------------------------------------------------------------
 @needs_cameras
 def test_incomplete_frames_are_counted_and_never_delivered(cameras):

@@ -83,15 +83,21 @@ def configure(camera, s: CameraSettings, label: str):
         got = camera.get_region()
         if (got.width, got.height) != (width, height):
             raise SourceError(f"{label}: asked for a {width}×{height} region, the camera set {got.width}×{got.height}")
-    for name, value, available, setter in (
-        ("exposure_us", s.exposure_us, camera.is_exposure_time_available, camera.set_exposure_time),
-        ("gain_db", s.gain_db, camera.is_gain_available, camera.set_gain),
-        ("frame_rate", s.frame_rate, camera.is_frame_rate_available, camera.set_frame_rate),
+    for name, value, available, setter, auto_available, set_auto in (
+        ("exposure_us", s.exposure_us, camera.is_exposure_time_available, camera.set_exposure_time,
+         camera.is_exposure_auto_available, camera.set_exposure_time_auto),
+        ("gain_db", s.gain_db, camera.is_gain_available, camera.set_gain,
+         camera.is_gain_auto_available, camera.set_gain_auto),
+        ("frame_rate", s.frame_rate, camera.is_frame_rate_available, camera.set_frame_rate, None, None),
     ):
         if value is None:
             continue
         if not available():
-            raise SourceError(f"{label} has no {name.split('_')[0].replace('frame', 'frame rate')} setting; leave {name} empty")
+            what = {"exposure_us": "exposure", "gain_db": "gain", "frame_rate": "frame rate"}[name]
+            raise SourceError(f"{label} has no {what} setting; leave {name} empty")
+        if auto_available is not None and auto_available():
+            # A value given is meant to hold: the camera's own control would overwrite it.
+            _set(f"{name} auto off", label, set_auto, Aravis.Auto.OFF)
         _set(f"{name}={value:g}", label, setter, value)
     if s.trigger == "free":
         _set("free-run (trigger off)", label, camera.clear_triggers)

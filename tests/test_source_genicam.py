@@ -214,6 +214,19 @@ def test_free_run_pairs_by_receive_time_within_the_window(two):
         assert p.meta["shot"] == -1 and abs(p.timestamps[0] - p.timestamps[1]) <= WINDOW_MS / 1000
 
 
+@needs_cameras
+def test_exposure_gain_and_region_reach_the_camera(two):
+    from plugins.genicam_commands import camera_features
+
+    with source(exposure_us="5000", gain_db="3", pixel_format="Mono8", width=128, height=96) as src:
+        pair = read_pairs(src, 1)[0]
+    assert pair.image1.shape == (96, 128, 3) and (pair.image1[..., 0] == pair.image1[..., 2]).all()  # grey
+    features = camera_features("CAM1")  # the fake camera keeps what it was set to
+    assert (features["exposure_us"], features["gain_db"]) == (5000.0, 3.0)  # (its gain steps by whole dB)
+    assert (features["width"], features["height"], features["pixel_format"]) == (128, 96, "Mono8")
+    assert features["trigger_mode"] == "On" and features["trigger_source"] == "Software"
+
+
 # -- (b) incomplete frames -----------------------------------------------------------------------
 @needs_cameras
 def test_incomplete_frames_are_counted_and_never_delivered(cameras):

@@ -355,10 +355,18 @@ def test_a_pixel_format_or_trigger_line_the_camera_lacks_is_refused_with_what_it
         assert src.read(0.2) is None
 
 
-def test_without_aravis_the_plugin_fails_to_import_with_the_hint_and_the_command_says_why(tmp_path):
+SHADOWS = {
+    "no PyGObject": "raise ImportError('No module named gi (shadowed by the test)')\n",
+    "no Aravis typelib": "def require_version(name, version):\n"
+                         "    raise ValueError(f'Namespace {name} not available (shadowed by the test)')\n",
+}
+
+
+@pytest.mark.parametrize("missing", sorted(SHADOWS))
+def test_without_aravis_the_plugin_fails_to_import_with_the_hint_and_the_command_says_why(tmp_path, missing):
     shadow = tmp_path / "gi"
     shadow.mkdir()
-    (shadow / "__init__.py").write_text("raise ImportError('No module named gi (shadowed by the test)')\n")
+    (shadow / "__init__.py").write_text(SHADOWS[missing])
     script = textwrap.dedent("""
         import sys
         from inspector.plugins import PluginRegistry, make_entry_point

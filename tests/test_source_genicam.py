@@ -426,3 +426,42 @@ def test_the_options_list_the_devices_as_plain_data_for_a_form(two):
     devices = {d["serial"]: d for d in GenICamSource.Options.devices()}
     assert devices["CAM2"] == {"id": "Aravis-Fake-CAM2", "vendor": "Aravis", "model": "Fake", "serial": "CAM2",
                                "address": "127.0.0.2", "protocol": "GigEVision"}
+
+
+def install_entry_points(root):
+    """The genicam entry points as an installed distribution would declare them (the shared editable
+    install may predate them): a .dist-info with entry_points.txt on the child's path."""
+    info = root / "genicam_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: genicam-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[inspector.sources]\ngenicam = plugins.genicam_source:GenICamSource\n\n"
+        "[inspector.commands]\ncameras = plugins.genicam_commands:CAMERAS\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), ROOT])}
+
+
+def inspector_cli(env, *args):
+    main = "import sys; from inspector.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", main, *args], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=HANG_S * 3)
+
+
+@needs_cameras
+def test_inspector_run_and_cameras_on_the_command_line(two, tmp_path):
+    env = install_entry_points(tmp_path)
+    r = inspector_cli(env, "cameras")
+    assert r.returncode == 0, r.stderr
+    assert "Aravis-Fake-CAM1" in r.stdout and "Aravis-Fake-CAM2" in r.stdout
+    out = tmp_path / "run.h5"
+    opts = ["cam1=CAM1", "cam2=127.0.0.2", "pixel_format=BayerRG8", "width=256", "height=192",
+            f"pair_window_ms={WINDOW_MS:g}"]
+    r = inspector_cli(env, "run", "--source", "genicam", *[a for o in opts for a in ("--source-opt", o)],
+                      "--out", str(out), "--max", "10", "--curves", "none", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    from inspector.records import RecordReader
+
+    with RecordReader(out) as log:
+        assert len(log) == 10 and log.attrs["source"].startswith("genicam(cam1=CAM1, cam2=127.0.0.2")
+    r = inspector_cli(env, "run", "--source", "genicam", "--source-opt", "cam1=CAM1", "--source-opt", "cam2=CAM7")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].endswith("found: Aravis-Fake-CAM1 (127.0.0.1), Aravis-Fake-CAM2 (127.0.0.2)")

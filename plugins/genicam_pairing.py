@@ -60,8 +60,9 @@ class Pairer:
         self.unpaired = 0
         self.stale = 0  # of the unpaired: stragglers of an earlier shot, told by their frame id
 
-    def add(self, frame: Frame, usable: bool = True) -> None:
-        """Queue `frame` for pairing; `usable=False` (an incomplete frame) only keeps count of its id."""
+    def add(self, frame: Frame) -> None:
+        """Queue a complete frame for pairing. (Incomplete ones never come here: their frame ids and
+        timestamps can be those of an earlier frame whose late packets Aravis took for a new one.)"""
         if self.by_shot and frame.shot >= 0:
             last = self.last[frame.camera]
             if last is not None and frame.shot > last[0]:
@@ -69,13 +70,11 @@ class Pairer:
                 if gap < frame.shot - last[0]:
                     if gap > 0:
                         self.last[frame.camera] = (last[0] + gap, frame.frame_id)
-                    if usable:
-                        self.unpaired += 1
-                        self.stale += 1
+                    self.unpaired += 1
+                    self.stale += 1
                     return
             self.last[frame.camera] = (frame.shot, frame.frame_id)
-        if usable:
-            self.queues[frame.camera].append(frame)
+        self.queues[frame.camera].append(frame)
 
     def forget_ids(self, camera: int) -> None:
         """A camera was re-opened: its frame ids start afresh."""

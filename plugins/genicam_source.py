@@ -35,7 +35,7 @@ from typing import Any, Optional
 from inspector.acquisition import FramePair, Source, SourceError
 from plugins.genicam_camera import CameraSettings, CameraWorker, open_configured
 from plugins.genicam_devices import list_devices
-from plugins.genicam_pairing import Frame, Pairer
+from plugins.genicam_pairing import GRACE_S, Frame, Pairer
 
 CLOSE_S = 1.5  # how long close() waits for the grab threads; one inside a dead camera's call is left behind
 
@@ -106,6 +106,8 @@ class GenICamSource(Source):
         self._shot = -1
         self._shot_started: Optional[float] = None  # monotonic time of the shot in flight; None: none
         self._answered = [-1, -1]
+        self._unpaired_before = 0
+        self._first_answer: Optional[float] = None  # monotonic time the first frame of the shot in flight came
 
     def settings(self, spec: str) -> CameraSettings:
         o = self.options
@@ -134,6 +136,7 @@ class GenICamSource(Source):
         self._pairer = Pairer(o.pair_window_ms / 1000.0, by_shot=self.trigger == "software")
         self._shot, self._shot_started = -1, None
         self._answered = [-1, -1]  # per camera, the newest shot it sent a frame for
+        self._unpaired_before = self.counters.unpaired  # a source opened again counts on
         self.counters.lost.clear()
         self.workers = tuple(CameraWorker(k, self.settings(spec), device, camera, stream, fmt, self)
                              for k, (spec, (device, camera, stream, fmt)) in enumerate(zip((o.cam1, o.cam2), opened)))
@@ -149,7 +152,7 @@ class GenICamSource(Source):
                 if self.trigger == "software":
                     self._fire(now)
                 pair = self._pairer.pop_pair(time.time())
-                self.counters.unpaired = self._pairer.unpaired
+                self.counters.unpaired = self._unpaired_before + self._pairer.unpaired
                 if pair is not None:
                     if self.trigger == "software":
                         self._shot_started = None  # this shot is done: the next read fires the next
@@ -183,14 +186,17 @@ class GenICamSource(Source):
 
     def _shot_over(self, now: float) -> bool:
         """Whether the shot in flight is over without a pair: both cameras answered it and the pairer had no
-        pair, or it took longer than `timeout`. Its frames are then dropped as unpaired."""
+        pair, one answered and the other is later than the window allows, or it took longer than `timeout`.
+        Its frames are then dropped as unpaired. (A camera that missed one trigger is not lost: the next
+        shot goes out at once, and only a camera silent for `timeout` is.)"""
         if self._shot_started is None:
             return False
-        if min(self._answered) < self._shot and now - self._shot_started <= self.options.timeout:
+        partner_late = self._first_answer is not None and now - self._first_answer > self._pairer.window_s + GRACE_S
+        if min(self._answered) < self._shot and now - self._shot_started <= self.options.timeout and not partner_late:
             return False
         self._shot_started = None
         self._pairer.drop_shots_before(self._shot + 1)
-        self.counters.unpaired = self._pairer.unpaired
+        self.counters.unpaired = self._unpaired_before + self._pairer.unpaired
         return True
 
     def _fire(self, now: float) -> None:
@@ -199,6 +205,7 @@ class GenICamSource(Source):
             return
         self._shot += 1
         self._shot_started = now
+        self._first_answer = None
         for worker in self.workers:
             worker.trigger(self._shot)
 
@@ -216,12 +223,15 @@ class GenICamSource(Source):
     # -- what the grab threads report (on their threads) ----------------------------------------
     def frame(self, worker: CameraWorker, frame: Frame, usable: bool) -> None:
         with self._cond:
-            if not usable:
-                self.counters.incomplete += 1
             # It answers: a slow camera that was called lost by a read's watch is back.
             self.counters.lost.pop(worker.name, None)
-            self._pairer.add(frame, usable)
+            if usable:
+                self._pairer.add(frame)
+            else:
+                self.counters.incomplete += 1
             self._answered[worker.index] = max(self._answered[worker.index], frame.shot)
+            if frame.shot == self._shot and self._first_answer is None:
+                self._first_answer = time.monotonic()
             self._cond.notify_all()
 
     def lost(self, worker: CameraWorker, why: str) -> None:

@@ -8,7 +8,8 @@ become pairs in `plugins.genicam_pairing`.
 Why it is built this way:
 
 * With `trigger=software` the source fires both cameras once per shot, when a
-  read asks for a pair and the previous shot is done (paired, or given up after
+  read asks for a pair and the previous shot is done (paired, or given up once
+  one camera's frame has waited past the window for its partner, or after
   `timeout`). Every frame knows the shot it answers, so a pair is always two
   views of one part; a shot that comes back from one camera only is counted as
   unpaired. `free` and `LineN` cannot know the shot: their frames are paired

@@ -80,10 +80,12 @@ class GenICamSource(Source):
         height: int = field(default=0, metadata={"help": "region height in px from the top (0: the camera's own)"})
         cavity_id: int = field(default=0, metadata={"help": "cavity id written into every frame pair"})
 
-        @staticmethod
-        def devices() -> list[dict]:
-            """The cameras that can be chosen now, as plain dicts (for a form's choices)."""
-            return list_devices()
+    @classmethod
+    def devices(cls) -> list[dict]:
+        """The cameras Aravis finds now, as plain dicts: id, vendor, model, serial, address, protocol, and a
+        label for a person; the operator view's form puts `id` into cam1 or cam2."""
+        return [{**d, "label": f"{d['vendor']} {d['model']} ({d['serial'] or d['id']}, {d['address']})"}
+                for d in list_devices()]
 
     def __init__(self, **options: Any):
         super().__init__(**options)

@@ -191,7 +191,8 @@ def test_the_desktop_application_contributes_its_commands_through_entry_points()
     from importlib.metadata import entry_points
 
     found = {ep.name: ep.value for ep in entry_points(group="inspector.commands")}
-    assert found == {"gui": "ui.commands:GUI", "review": "ui.commands:REVIEW", "demo": "ui.commands:DEMO_WINDOW"}
+    assert found == {"gui": "ui.commands:GUI", "review": "ui.commands:REVIEW", "demo": "ui.commands:DEMO_WINDOW",
+                     "cameras": "plugins.genicam_commands:CAMERAS"}
     registry = PluginRegistry.discover()
     assert isinstance(registry.get("commands", "gui"), Command)
     assert isinstance(registry.get("commands", "demo"), Window)

@@ -42,7 +42,7 @@ def test_a_plugin_that_fails_to_import_is_recorded_and_skipped(tmp_path, monkeyp
     assert plugins["noattr"].status == IMPORT_FAILED and "NoSuchClass" in plugins["noattr"].error
     assert "Traceback" in plugins["raising"].details
     assert plugins["simulator"].status == LOADED  # the others are untouched
-    assert not plugins["missing"].builtin and set(reg.builtins("sources")) == {"simulator", "folder", "video"}
+    assert not plugins["missing"].builtin and set(reg.builtins("sources")) == {"simulator", "folder", "video", "genicam"}
     assert {p.name for p in reg.failures()} == {"missing", "raising", "exiting", "noattr"}
     with pytest.raises(PluginError, match="raising.*failed to import.*camera SDK not found"):
         reg.get("sources", "raising")

@@ -22,6 +22,7 @@ _MODULES = {
     "pipeline": "pipeline",
     "soak": "pipeline",
     "audit": "audit",
+    "genicam": "genicam",
     "gui": "gui",
 }
 

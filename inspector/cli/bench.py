@@ -31,11 +31,13 @@ def add_bench(sub) -> None:
         "floor (the method's FLOPs over this device's matrix-product rate); the inspection log's "
         "append rate with a reader following, bytes per record, and the compression and fsync "
         "alternatives; the live pipeline beside the bare model; a soak of 2,000 inspections (memory, "
-        "hooks, threads); the audit on 1 and 2 Dask workers; the operator view's event-loop latency "
-        "while inspecting at full speed. Nothing is asserted; compare with the targets in the README.",
+        "hooks, threads); the audit on 1 and 2 Dask workers; two fake GigE Vision cameras through the "
+        "pipeline beside the simulator (needs Aravis and root for a second loopback address); the "
+        "operator view's event-loop latency while inspecting at full speed. Nothing is asserted; "
+        "compare with the targets in the README.",
     )
-    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain, records, "
-                   "pipeline, soak, audit, gui")
+    p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain, "
+                   "records, pipeline, soak, audit, genicam, gui")
     add_device(p, "device of the model sections (explain); the simulator always runs on the CPU")
     p.set_defaults(func=cmd_bench)
 

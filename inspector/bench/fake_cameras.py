@@ -1,4 +1,5 @@
-"""Aravis's fake GigE Vision cameras (`arv-fake-gv-camera-0.8`) on loopback, for the genicam source's tests.
+"""Aravis's fake GigE Vision cameras (`arv-fake-gv-camera-0.8`) on loopback, for the genicam benchmark and
+the genicam source's tests.
 
 Each camera is a process of its own on its own address (127.0.0.1, 127.0.0.2), so
 one can be killed and started again on the same address like a camera losing its
@@ -18,18 +19,12 @@ FAKE = "arv-fake-gv-camera-0.8"
 ANSWER_S = 30.0  # how long a started camera may take to answer discovery; only a broken one takes it
 
 
-def available() -> str:
-    """Why the fake cameras cannot run here, or ""."""
+def why_unavailable(registry) -> str:
+    """Why the fake cameras cannot be run and read here, or "": the program, and the genicam source."""
     if shutil.which(FAKE) is None:
         return f"{FAKE} is not installed (Debian: aravis-tools)"
-    try:
-        import gi
-
-        gi.require_version("Aravis", "0.8")
-        import gi.repository.Aravis  # noqa: F401
-    except (ImportError, ValueError) as exc:
-        return f"Aravis cannot be imported: {exc}"
-    return ""
+    plugin = registry.load("sources", "genicam")
+    return "" if plugin.ok else f"the genicam source {plugin.status}: {plugin.error}"
 
 
 def has_address(address: str) -> bool:
@@ -56,17 +51,11 @@ class LoopbackAddress:
             self.added = False
 
 
-def visible(serial: str) -> bool:
-    """Whether Aravis's discovery finds the camera with this serial now."""
-    from plugins.genicam_devices import list_devices
-
-    return any(d["serial"] == serial for d in list_devices())
-
-
 class FakeCamera:
     """One fake camera process: `start()` waits until discovery finds it, `kill()` takes it away."""
 
-    def __init__(self, address: str, serial: str, loss_per_mille: int = 0):
+    def __init__(self, address: str, serial: str, registry, loss_per_mille: int = 0):
+        self.registry = registry  # finds the genicam source, whose device list says when a camera answers
         self.address = address
         self.serial = serial
         self.loss = loss_per_mille
@@ -82,13 +71,17 @@ class FakeCamera:
             args += ["-r", str(self.loss)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + ANSWER_S
-        while not visible(self.serial):  # each look is a discovery of about a second: no sleep needed
+        while not self.visible():  # each look is a discovery of about a second: no sleep needed
             if self.process.poll() is not None:
                 raise RuntimeError(f"{FAKE} {self.serial} on {self.address} exited with {self.process.returncode}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{FAKE} {self.serial} on {self.address} did not answer within {ANSWER_S:g} s")
         return self
+
+    def visible(self) -> bool:
+        """Whether discovery finds this camera now (about a second: discovery waits for answers)."""
+        return any(d["serial"] == self.serial for d in self.registry.get("sources", "genicam").devices())
 
     def kill(self) -> None:
         """Gone at once, as a camera whose power was cut."""

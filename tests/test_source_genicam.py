@@ -11,110 +11,25 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import numpy as np
 import pytest
 
 from inspector.acquisition import SourceError, option_help
-from inspector.bench import fake_cameras
-from inspector.plugins import PluginRegistry
 from waiting import HANG_S, returns_within
 
-REGISTRY = PluginRegistry.discover()
-WHY_NOT = fake_cameras.why_unavailable(REGISTRY)
-# The README's test command installs Aravis, its fake camera and PyGObject, so CI runs these for real;
-# a machine without them fails here, unless it says it knows (INSPECTOR_ALLOW_NO_ARAVIS=1).
-ALLOW_SKIP = os.environ.get("INSPECTOR_ALLOW_NO_ARAVIS") == "1"
+from genicam_support import (
+    ROOT,
+    WINDOW_MS,
+    assert_same_triggers,
+    needs_cameras,
+    read_pairs,
+    source,
+    wait_for,
+)
 
-
-def needs_cameras(test):
-    if WHY_NOT and ALLOW_SKIP:
-        return pytest.mark.skip(reason=WHY_NOT)(test)
-    return test
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WINDOW_MS = 100.0  # the fake cameras' 25 fps tick, with room to spare (see the module docstring)
-
-
-def wait_for(check, seconds=HANG_S, step=0.02):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return check()
-
-
-def genicam_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("genicam-")]
-
-
-@pytest.fixture(autouse=True)
-def no_threads_left_behind():
-    before = set(genicam_threads())
-    yield
-    # A grab thread ends with close(); one left inside a dead camera's register call is a daemon.
-    assert wait_for(lambda: all(t.daemon for t in set(genicam_threads()) - before))
-
-
-@pytest.fixture(scope="module")
-def addresses():
-    if WHY_NOT:
-        if ALLOW_SKIP:
-            pytest.skip(WHY_NOT)
-        pytest.fail(f"{WHY_NOT}; bash .ci/system-packages installs it (INSPECTOR_ALLOW_NO_ARAVIS=1 skips)")
-    with fake_cameras.LoopbackAddress("127.0.0.2"), fake_cameras.LoopbackAddress("127.0.0.3"):
-        yield
-
-
-@pytest.fixture
-def cameras(addresses):
-    """Starts fake cameras on demand and stops exactly those at the end."""
-    started = []
-
-    def start(address, serial, loss=0):
-        cam = fake_cameras.FakeCamera(address, serial, REGISTRY, loss)
-        started.append(cam)
-        return cam.start()
-
-    yield start
-    for cam in started:
-        cam.stop()
-
-
-@pytest.fixture
-def two(cameras):
-    return cameras("127.0.0.1", "CAM1"), cameras("127.0.0.2", "CAM2")
-
-
-def source(**options):
-    from plugins.genicam_source import GenICamSource
-
-    base = dict(cam1="CAM1", cam2="CAM2", pixel_format="BayerRG8", width=256, height=192, pair_window_ms=WINDOW_MS)
-    return GenICamSource(**{**base, **options})
-
-
-def read_pairs(src, n, read_timeout=0.5):
-    pairs = []
-    deadline = time.monotonic() + HANG_S
-    while len(pairs) < n and time.monotonic() < deadline:
-        pair = src.read(read_timeout)
-        if pair is not None:
-            pairs.append(pair)
-    assert len(pairs) == n, f"{len(pairs)} of {n} pairs; counters {src.counters}"
-    return pairs
-
-
-def assert_same_triggers(frame_ids):
-    """Each camera counts the triggers it answered in its frame ids: from one pair to the next both
-    cameras must have moved on by the same number of triggers, so each pair answers one shot."""
-    from plugins.genicam_pairing import id_gap
-
-    for (a1, a2), (b1, b2) in zip(frame_ids, frame_ids[1:]):
-        gap = id_gap(b1, a1)
-        assert gap >= 1 and id_gap(b2, a2) == gap, (a1, a2, b1, b2)
-
+pytestmark = pytest.mark.usefixtures("no_threads_left_behind")
 
 # -- without cameras ---------------------------------------------------------------------------
 def test_pairing_rules_without_cameras():
@@ -192,30 +107,6 @@ def test_fifty_software_triggered_shots_give_fifty_pairs_of_one_trigger_each(two
             assert image.shape == (192, 256, 3) and image.dtype == np.uint8
     # Shots that did not pair within the window are counted, never delivered.
     assert counters.unpaired >= 0 and shots[-1] + 1 - 50 <= counters.unpaired
-
-
-@needs_cameras
-def test_a_pipeline_run_logs_fifty_records_each_from_one_trigger(two, tmp_path):
-    import inspector
-    from calibration import load_default_rig
-    from inspector.pipeline import Pipeline, PipelineConfig
-    from inspector.records import RecordReader
-
-    rig = load_default_rig()
-    # The region is the rig's calibrated camera size, so the raw images go through the real IPM.
-    (w, h) = rig.camera("1").image_size
-    out = tmp_path / "run.h5"
-    src = source(width=w, height=h)
-    pipe = Pipeline(src, inspector.load_model(device="cpu"), rig=rig, out=out,
-                    config=PipelineConfig(curves="none", keep_all=True, max_records=50, batch=5))
-    stats = returns_within(pipe.run)
-    assert stats.inspected == stats.written == 50 and stats.bad_frames == 0
-    with RecordReader(out) as log:
-        assert len(log) == 50 and log.closed_cleanly
-        assert log.attrs["source"].startswith("genicam(")
-        records = [log.record(i) for i in range(50)]
-    assert all(r.source == "genicam" and not r.simulated for r in records)
-    assert_same_triggers([r.frame_ids for r in records])
 
 
 @needs_cameras
@@ -310,36 +201,6 @@ def test_close_during_an_outage_returns_within_two_seconds(two):
     t = time.monotonic()
     returns_within(src.close)
     assert time.monotonic() - t < 2.0
-
-
-@needs_cameras
-def test_a_pipeline_run_goes_on_logging_after_a_camera_comes_back(two, tmp_path):
-    import inspector
-    from calibration import load_default_rig
-    from inspector.pipeline import Pipeline, PipelineConfig
-    from inspector.records import RecordReader
-
-    _, cam2 = two
-    rig = load_default_rig()
-    (w, h) = rig.camera("1").image_size
-    out = tmp_path / "run.h5"
-    src = source(width=w, height=h, timeout=1.0)
-    results = []
-    pipe = Pipeline(src, inspector.load_model(device="cpu"), rig=rig, out=out, on_result=results.append,
-                    config=PipelineConfig(curves="none", keep_all=True, max_records=30, batch=5))
-    run = {}
-    thread = threading.Thread(target=lambda: run.update(stats=pipe.run()), daemon=True)
-    thread.start()
-    assert wait_for(lambda: len(results) >= 10)
-    cam2.kill()
-    at_kill = len(results)
-    assert wait_for(lambda: "camera 2" in src.counters.lost_cameras())
-    cam2.start()
-    thread.join(HANG_S)
-    assert not thread.is_alive()
-    assert at_kill < 30 and run["stats"].written == 30 and src.counters.reconnects == 1
-    with RecordReader(out) as log:
-        assert len(log) == 30 and log.closed_cleanly
 
 
 # -- (e) bad inputs ---------------------------------------------------------------------------------
@@ -440,42 +301,3 @@ def test_the_options_list_the_devices_as_plain_data_for_a_form(two):
     assert devices["CAM2"] == {"id": "Aravis-Fake-CAM2", "vendor": "Aravis", "model": "Fake", "serial": "CAM2",
                                "address": "127.0.0.2", "protocol": "GigEVision",
                                "label": "Aravis Fake (CAM2, 127.0.0.2)"}
-
-
-def install_entry_points(root):
-    """The genicam entry points as an installed distribution would declare them (the shared editable
-    install may predate them): a .dist-info with entry_points.txt on the child's path."""
-    info = root / "genicam_plugin-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: genicam-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[inspector.sources]\ngenicam = plugins.genicam_source:GenICamSource\n\n"
-        "[inspector.commands]\ncameras = plugins.genicam_commands:CAMERAS\n")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), ROOT])}
-
-
-def inspector_cli(env, *args):
-    main = "import sys; from inspector.cli import main; sys.exit(main())"
-    return subprocess.run([sys.executable, "-c", main, *args], capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=HANG_S * 3)
-
-
-@needs_cameras
-def test_inspector_run_and_cameras_on_the_command_line(two, tmp_path):
-    env = install_entry_points(tmp_path)
-    r = inspector_cli(env, "cameras")
-    assert r.returncode == 0, r.stderr
-    assert "Aravis-Fake-CAM1" in r.stdout and "Aravis-Fake-CAM2" in r.stdout
-    out = tmp_path / "run.h5"
-    opts = ["cam1=CAM1", "cam2=127.0.0.2", "pixel_format=BayerRG8", "width=256", "height=192",
-            f"pair_window_ms={WINDOW_MS:g}"]
-    r = inspector_cli(env, "run", "--source", "genicam", *[a for o in opts for a in ("--source-opt", o)],
-                      "--out", str(out), "--max", "10", "--curves", "none", "--device", "cpu")
-    assert r.returncode == 0, r.stderr
-    from inspector.records import RecordReader
-
-    with RecordReader(out) as log:
-        assert len(log) == 10 and log.attrs["source"].startswith("genicam(cam1=CAM1, cam2=127.0.0.2")
-    r = inspector_cli(env, "run", "--source", "genicam", "--source-opt", "cam1=CAM1", "--source-opt", "cam2=CAM7")
-    assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1].endswith("found: Aravis-Fake-CAM1 (127.0.0.1), Aravis-Fake-CAM2 (127.0.0.2)")

@@ -262,7 +262,7 @@ class CameraWorker:
                 return False
             camera = open_camera(device["id"])
             stream = configure(camera, self.settings, f"{self.name} ({self.serial})")
-        except SourceError:
+        except Exception:  # SourceError, or GLib.GError from a camera still starting up: try again later
             return False
         self.device = device
         self._camera, self._stream = camera, stream

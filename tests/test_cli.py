@@ -153,7 +153,7 @@ def test_demo_runs_the_pipeline_and_can_keep_the_log(tmp_path):
 
 def test_run_reports_bad_choices_by_name(tmp_path):
     cases = [
-        (["--source", "nope"], "no source plugin named 'nope' (installed: folder, simulator, video"),
+        (["--source", "nope"], "no source plugin named 'nope' (installed: folder, genicam, simulator, video"),
         (["--source-opt", "fps=3"], "source simulator: unknown option fps (options: rate, cavities"),
         (["--source-opt", "rate"], "--source-opt 'rate': expected KEY=VALUE"),
         (["--source-opt", "rate=fast"], "option rate='fast' is not a valid float"),

@@ -72,7 +72,7 @@ def test_a_pipeline_run_goes_on_logging_after_a_camera_comes_back(two, tmp_path)
     assert wait_for(lambda: "camera 2" in src.counters.lost_cameras())
     cam2.start()
     thread.join(HANG_S)
-    assert not thread.is_alive()
+    assert not thread.is_alive(), (len(results), src.counters, src.camera_stats())
     assert at_kill < 30 and run["stats"].written == 30 and src.counters.reconnects == 1
     with RecordReader(out) as log:
         assert len(log) == 30 and log.closed_cleanly

@@ -2,8 +2,9 @@ import os
 
 import pytest
 
-from genicam_support import ALLOW_SKIP, REGISTRY, WHY_NOT, genicam_threads, wait_for
+from genicam_support import ALLOW_SKIP, REGISTRY, WHY_NOT, genicam_threads
 from inspector.bench import fake_cameras
+from waiting import wait_for
 
 # Qt must never try to reach a display in tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

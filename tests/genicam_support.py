@@ -26,15 +26,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WINDOW_MS = 100.0  # the fake cameras' 25 fps tick, with room to spare (see the module docstring)
 
 
-def wait_for(check, seconds=HANG_S, step=0.02):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return check()
-
-
 def genicam_threads():
     return [t for t in threading.enumerate() if t.name.startswith("genicam-")]
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from waiting import HANG_S, returns_within
+from waiting import HANG_S, returns_within, wait_for
 
 from genicam_support import (
     ROOT,
@@ -18,7 +18,6 @@ from genicam_support import (
     assert_same_triggers,
     needs_cameras,
     source,
-    wait_for,
 )
 
 pytestmark = pytest.mark.usefixtures("no_threads_left_behind")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from inspector.acquisition import SourceError, option_help
-from waiting import HANG_S, returns_within
+from waiting import HANG_S, returns_within, wait_for
 
 from genicam_support import (
     ROOT,
@@ -26,7 +26,6 @@ from genicam_support import (
     needs_cameras,
     read_pairs,
     source,
-    wait_for,
 )
 
 pytestmark = pytest.mark.usefixtures("no_threads_left_behind")

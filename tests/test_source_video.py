@@ -14,7 +14,7 @@ import pytest
 
 from inspector.acquisition import EndOfSource, FrameError, SourceError, option_help
 from plugins.video_source import VideoSource
-from waiting import HANG_S, returns_within
+from waiting import HANG_S, returns_within, wait_for
 
 
 def write_video(path, frames, *, tag=1, size=(64, 48), fps=30):
@@ -34,17 +34,6 @@ def frame_of(rgb, tag):
     assert rgb[0, 0, 0] == 200 and rgb[0, 0, 1] == tag
     assert (rgb == rgb[0, 0]).all()
     return int(rgb[0, 0, 2]) // 10
-
-
-def wait_for(check, seconds=HANG_S, step=0.02):
-    """Whether check() comes true. The bound only catches a hang: it is generous because a loaded
-    machine is slow, and a check that comes true ends the wait at once."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return check()
 
 
 def source_threads():

@@ -6,6 +6,7 @@ that only a hang reaches it.
 """
 
 import threading
+import time
 
 HANG_S = 60.0  # long enough that only a hang, never a slow machine, reaches it
 
@@ -29,3 +30,14 @@ def returns_within(fn, seconds=HANG_S):
     if not ok:
         raise value
     return value
+
+
+def wait_for(check, seconds=HANG_S, step=0.02):
+    """Whether check() comes true. The bound only catches a hang: it is generous because a loaded
+    machine is slow, and a check that comes true ends the wait at once."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return check()

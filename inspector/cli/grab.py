@@ -12,6 +12,7 @@ from inspector.cli.options import (
     EXIT_TERMINATED,
     add_command,
     add_overwrite,
+    add_source_options,
     positive_float,
     positive_int,
 )
@@ -94,8 +95,7 @@ def add_grab(sub) -> None:
         "  inspector grab --source simulator --source-opt rate=0 --n 5 --out pairs/",
     )
     p.add_argument("--source", required=True, help="source plugin name (`inspector plugins` lists them)")
-    p.add_argument("--source-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="an option of the source (repeat for several)")
+    add_source_options(p)
     p.add_argument("--out", type=Path, required=True, help="folder for the images (made if missing)")
     p.add_argument("--n", type=positive_int, default=10, help="pairs to save")
     p.add_argument("--timeout", type=positive_float, default=10.0,

@@ -6,7 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspector.cli.options import add_command, add_device, add_model, positive_float, positive_int, seed, share
+from inspector.cli.options import (
+    add_command,
+    add_device,
+    add_model,
+    add_source_options,
+    positive_float,
+    positive_int,
+    seed,
+    share,
+)
 from inspector.errors import InspectorError
 
 
@@ -116,8 +125,7 @@ def add_run(sub) -> None:
         "  inspector run --source video --source-opt cam1=0 --source-opt cam2=1 --rig rig.json --out logs/",
     )
     p.add_argument("--source", default="simulator", help="source plugin name")
-    p.add_argument("--source-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="an option of the source (repeat for several)")
+    add_source_options(p)
     p.add_argument("--rig", help="rig file for raw camera images (default: the simulated line's rig)")
     add_model(p, "checkpoint file or model plugin name (default: the shipped model)")
     p.add_argument("--explainer", default="gradcam", help="explainer plugin name")

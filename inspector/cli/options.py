@@ -1,7 +1,7 @@
 """What every command of `inspector` shares: the parser's manners, exit codes, value types and common options.
 
-Each option that several commands take (`--device`, `--model`, `--overwrite`,
-`--quiet`) is defined here once, so its spelling, choices and checks cannot drift
+Each option that several commands take (`--device`, `--model`, `--source-opt`,
+`--overwrite`, `--quiet`) is defined here once, so its spelling, choices and checks cannot drift
 apart between commands; a command only says what the option means to it.
 """
 
@@ -84,6 +84,12 @@ def add_device(p, help: str, *, default: str = "auto", choices=DEVICES) -> None:
 
 def add_model(p, help: str = "checkpoint (default: the shipped model)") -> None:
     p.add_argument("--model", help=help)
+
+
+def add_source_options(p) -> None:
+    """`--source-opt KEY=VALUE`, repeatable: the options of the source plugin `--source` names."""
+    p.add_argument("--source-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the source (repeat for several)")
 
 
 def add_overwrite(p, help: str) -> None:

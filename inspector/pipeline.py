@@ -33,6 +33,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source
+from inspector.classes import ClassSet
 from inspector.errors import InspectorError
 from inspector.latest_frames import LatestFrames
 from inspector.lost_cameras import LostCameras
@@ -110,7 +111,7 @@ class Pipeline:
         self.rotate_records = rotate_records
         self.on_result = on_result
         self.on_bad_frame = on_bad_frame
-        self.correct = list(model.classes).index("correct") if "correct" in getattr(model, "classes", ()) else -1
+        self.classes = ClassSet.of_model(model)
 
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -169,6 +170,7 @@ class Pipeline:
             view_shape=(h, w, 3),
             stage_shapes=tuple(tuple(m.shape) for m in e.stage_maps[0]),
             p=tuple(float(v) for v in e.p),
+            ok_class=self.classes.ok,
         )
 
     def provenance(self) -> dict:
@@ -226,9 +228,8 @@ class Pipeline:
 
     def _inspect(self) -> None:
         cfg = self.config
-        policy = {"all": True, "none": False, "nok": lambda probs: probs.argmax(1) != self.correct}[cfg.curves]
-        if cfg.curves == "nok" and self.correct < 0:
-            policy = True  # a model without a `correct` class: every decision is worth its curves
+        ok = self.classes.ok_index
+        policy = {"all": True, "none": False, "nok": lambda probs: probs.argmax(1) != ok}[cfg.curves]
         while not self._stop.is_set():
             if cfg.max_seconds and time.monotonic() - self._started >= cfg.max_seconds:
                 self.stop(f"{cfg.max_seconds:g} s elapsed")

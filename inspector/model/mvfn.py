@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from inspector.classes import default_ok_class
+
 
 @dataclass(frozen=True)
 class ArchConfig:
@@ -30,6 +32,7 @@ class ArchConfig:
 
     arch: str = "mvfn"  # "mvfn" or "single-view"
     classes: tuple[str, ...] = ("correct", "missing", "skewed")
+    ok_class: str = "correct"  # which class means OK; one of `classes`
     input_size: tuple[int, int] = (128, 128)  # height, width
     widths: tuple[int, ...] = (8, 16, 32, 64)  # per stage, both outer branches
     fusion_widths: tuple[int, ...] = (8, 16, 32, 64)
@@ -48,6 +51,8 @@ class ArchConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown architecture fields {sorted(unknown)}")
+        if "ok_class" not in d and "classes" in d:  # a checkpoint made before the OK class was stored
+            d = {**d, "ok_class": default_ok_class(d["classes"])}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
@@ -142,6 +147,7 @@ class _Normalised(nn.Module):
         super().__init__()
         self.config = config
         self.classes = tuple(config.classes)
+        self.ok_class = config.ok_class
         self.register_buffer("mean", torch.tensor(config.mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(config.std, dtype=torch.float32).view(1, 3, 1, 1))
         self.sha256 = ""  # set by the checkpoint loader: the model's identity in every record
@@ -223,6 +229,8 @@ class SingleViewNet(_Normalised):
 
 
 def build_model(config: ArchConfig) -> nn.Module:
+    if config.ok_class not in config.classes:
+        raise ValueError(f"OK class {config.ok_class!r} is not one of the classes {list(config.classes)}")
     if config.arch == "mvfn":
         return MVFN(config)
     if config.arch == "single-view":

@@ -16,6 +16,7 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
+from inspector.classes import MAX_CLASSES
 from inspector.heatmaps import full_size_maps
 from inspector.records.errors import RecordsError
 from inspector.records.inspection import Inspection
@@ -32,7 +33,6 @@ from inspector.records.writer_process import WriterProcess
 
 MAX_RECORDS = 100_000_000
 MAX_SIDE = 4096
-MAX_CLASSES = 256
 MAX_P = 1001
 BUILTIN_FILTERS = {"gzip", "lzf", "shuffle", "fletcher32", "scaleoffset", "szip"}
 # What `RecordReader.writer_state` says of a log's writer.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.classes import ClassSet, default_ok_class
+
 SCHEMA_VERSION = 1
 FORMAT = "inspector-inspection-log"
 
@@ -38,6 +40,11 @@ class Layout:
     view_shape: tuple[int, int, int]  # H, W, 3
     stage_shapes: tuple[tuple[int, int], ...]  # (h, w) of each of the four stages
     p: tuple[float, ...]
+    ok_class: str = ""  # empty: the default rule (`classes.default_ok_class`), as in logs made before it was stored
+
+    @property
+    def class_set(self) -> ClassSet:
+        return ClassSet.of(self.classes, self.ok_class or None)
 
     def fields(self) -> dict[str, tuple[tuple[int, ...], np.dtype, bool]]:
         """name → (per-record shape, dtype, one-record chunks with compression)."""
@@ -74,6 +81,7 @@ class Layout:
             "view_shape": np.array(self.view_shape, np.int64),
             "stage_shapes": np.array(self.stage_shapes, np.int64),
             "p": np.array(self.p, np.float64),
+            "ok_class": self.class_set.ok,
         }
 
     @classmethod
@@ -83,4 +91,9 @@ class Layout:
             view_shape=tuple(int(v) for v in attrs["view_shape"]),
             stage_shapes=tuple((int(h), int(w)) for h, w in attrs["stage_shapes"]),
             p=tuple(float(v) for v in attrs["p"]),
+            ok_class=_text(attrs["ok_class"]) if "ok_class" in attrs else "",
         )
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -39,7 +39,7 @@ from inspector.signals import ctrl_c_after
 
 STATE_OPEN, STATE_CLOSED = 1, 2
 GROW = 64  # records the datasets' extents grow by at a time
-RETENTION = ("all", "nok-images")  # nok-images: keep views only for cavities not judged correct
+RETENTION = ("all", "nok-images")  # nok-images: keep views only for cavities not judged OK
 
 
 class RecordWriter:
@@ -126,7 +126,7 @@ class RecordWriter:
         """Every field of `rec` as an array of the schema's shape and dtype; refuses a record that
         does not fit rather than writing part of it."""
         keep_images = rec.has_images and (
-            self.retention == "all" or self.layout.classes[rec.predicted] != "correct"
+            self.retention == "all" or not self.layout.class_set.is_ok(rec.predicted)
         )
         zeros = np.zeros(self.layout.view_shape, np.uint8)
         values = {

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from inspector.classes import check_classes
 from inspector.version import __version__
 from inspector.devices import resolve_device
 from inspector.errors import DatasetError, InspectorError
@@ -53,6 +54,7 @@ class Dataset:
     evidence: Optional[np.ndarray]
     sha256: str
     path: str
+    ok_class: str = "correct"  # which of `classes` means OK (the file's attribute `ok_class`)
 
 
 @dataclass
@@ -95,6 +97,8 @@ def load_dataset(path: str | Path) -> Dataset:
             if labels.shape != (v1.shape[0],):
                 raise DatasetError(f"{path}: label has shape {labels.shape}, expected ({v1.shape[0]},)")
             classes = tuple(json.loads(f.attrs["classes"]))
+            ok_class = f.attrs.get("ok_class", None)
+            classes, ok_class = check_classes(classes, None if ok_class is None else str(ok_class), str(path))
             data = Dataset(
                 view1=v1[()],
                 view2=v2[()],
@@ -103,6 +107,7 @@ def load_dataset(path: str | Path) -> Dataset:
                 evidence=f["evidence"][()].astype(str) if "evidence" in f else None,
                 sha256="",
                 path=str(path),
+                ok_class=ok_class,
             )
     except OSError as exc:
         raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from None
@@ -220,7 +225,7 @@ def train(
     train_idx, val_idx = stratified_split(data.labels, config.val_split, rng)
     h, w = data.view1.shape[1:3]
     mean, std = channel_stats([data.view1[train_idx], data.view2[train_idx]])
-    arch = replace(arch, classes=data.classes, input_size=(h, w), mean=mean, std=std)
+    arch = replace(arch, classes=data.classes, ok_class=data.ok_class, input_size=(h, w), mean=mean, std=std)
     model = build_model(arch).to(device)
     weights = class_weights(data.labels[train_idx], len(data.classes)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -154,7 +154,7 @@ def test_the_margin_column_is_the_difference_of_the_two_most_likely_classes(view
     assert [float(t) for t in shown] == pytest.approx([float(f"{m:.3f}") for m in expected], abs=1e-9)
 
 
-def test_most_uncertain_first_orders_by_ascending_margin_and_starts_at_the_top(view, log):
+def test_most_uncertain_first_orders_by_ascending_margin_and_starts_at_the_top(qtbot, view, log):
     view.open_log(log)
     margin = _numpy_margin(_probs(log))
     view.uncertain_first.setChecked(True)
@@ -165,8 +165,13 @@ def test_most_uncertain_first_orders_by_ascending_margin_and_starts_at_the_top(v
 
     view.sort_by("m")  # another order: the switch follows the table
     assert not view.uncertain_first.isChecked()
-    view.sort_by("margin")  # the margin header, ascending: the switch is on again
-    assert view.uncertain_first.isChecked()
+    x = header.sectionViewportPosition(COLUMNS.index("margin")) + 10
+    qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(x, 5))
+    assert view.uncertain_first.isChecked()  # a click on the margin header: ascending, the switch is on again
+    assert view.model.order.tolist() == np.argsort(margin, kind="stable").tolist()
+    qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(x, 5))
+    assert not view.uncertain_first.isChecked()  # descending: most certain first
+    view.uncertain_first.setChecked(True)
     view.uncertain_first.setChecked(False)
     assert view.model.order.tolist() == list(range(N))
 

@@ -36,16 +36,17 @@ def natural_key(text: str) -> tuple:
 class PairPattern:
     """One camera's file pattern: fixed text before and after the single `*`.
 
-    A bad pattern is refused with `error`, its message starting with `where` (who was given it)."""
+    A bad pattern is refused with `error`, its message starting with `where` (who was given it) if given."""
 
     def __init__(self, pattern: str, option: str, *, where: str = "source folder",
                  error: type[InspectorError] = InspectorError):
+        where = f"{where}: " if where else ""
         if pattern.count("*") != 1:
-            raise error(f"{where}: {option}={pattern!r} needs exactly one '*' (it stands for the pair's key)")
+            raise error(f"{where}{option}={pattern!r} needs exactly one '*' (it stands for the pair's key)")
         if any(c in pattern for c in "?[]"):
-            raise error(f"{where}: {option}={pattern!r}: only '*' is supported, not '?' or '[…]'")
+            raise error(f"{where}{option}={pattern!r}: only '*' is supported, not '?' or '[…]'")
         if "/" in pattern or os.sep in pattern:
-            raise error(f"{where}: {option}={pattern!r} is a file name pattern; put the folder in path")
+            raise error(f"{where}{option}={pattern!r} is a file name pattern, without a folder")
         self.text = pattern
         self.prefix, self.suffix = pattern.split("*")
         self.fixed = len(self.prefix) + len(self.suffix)

@@ -125,7 +125,7 @@ def cmd_split(args: argparse.Namespace) -> int:
     by = f", whole groups by {args.by}" if args.by else ""
     print(f"split {args.data}: {len(data.labels)} pairs, test share {args.test_share:g}, seed {args.seed}{by}")
     for out, idx in ((train, split.train), (test, split.test)):
-        groups = f", {len(set(data.field(args.by)[idx].tolist()))} groups" if args.by else ""
+        groups = f", {len(set(data.values(args.by)[idx].tolist()))} groups" if args.by else ""
         print(f"wrote {out}: {len(idx)} pairs{groups}")
         print(f"  per class: {class_counts_text(data.labels[idx], data.classes, data.ok_class)}")
     return 0

@@ -85,7 +85,7 @@ def split_indices(data: Dataset, share: float, seed: int, by: Optional[str] = No
         return _split_pairs(data, share, rng)
     if by not in data.fields():
         raise DatasetError(f"{data.path}: has no field {by!r} to split by (its fields: {', '.join(data.fields())})")
-    return _split_groups(data, data.field(by).astype(str), by, share, rng)
+    return _split_groups(data, data.values(by).astype(str), by, share, rng)
 
 
 def _split_pairs(data: Dataset, share: float, rng: np.random.Generator) -> Split:

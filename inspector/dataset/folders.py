@@ -36,8 +36,8 @@ def import_folders(root: str | Path, *, cam1: str = "*_cam1.png", cam2: str = "*
     """The pairs of every class folder under `root`; `rig` (a `calibration.Rig`) maps raw images to views.
     `progress(iterable, total=…)` may wrap the loop over pairs (tqdm)."""
     root = Path(root)
-    patterns = (PairPattern(cam1, "--cam1", where="dataset import", error=DatasetError),
-                PairPattern(cam2, "--cam2", where="dataset import", error=DatasetError))
+    patterns = (PairPattern(cam1, "--cam1", where="", error=DatasetError),
+                PairPattern(cam2, "--cam2", where="", error=DatasetError))
     if cam1 == cam2:
         raise DatasetError(f"--cam1 and --cam2 are the same pattern {cam1!r}; no file could pair")
     folders = class_folders(root)

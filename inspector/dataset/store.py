@@ -63,7 +63,8 @@ class Dataset:
         names = [n for n in TEXT_FIELDS if getattr(self, n) is not None]
         return tuple(names + (["evidence"] if self.evidence is not None else []))
 
-    def field(self, name: str) -> np.ndarray:
+    def values(self, name: str) -> np.ndarray:
+        """The per-pair values of one of `fields()`."""
         return self.evidence if name == "evidence" else getattr(self, name)
 
 

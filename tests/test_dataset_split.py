@@ -157,3 +157,26 @@ def test_an_imported_dataset_trains(plant, tmp_path):
     result = train(data, config=TrainConfig(epochs=1, batch=9, device="cpu", val_split=0.34))
     assert result.model.classes == ("correct", "missing", "skewed") and result.model.ok_class == "correct"
     assert len(result.history) == 1 and np.isfinite(result.history[0]["train_loss"])
+
+
+def test_groups_of_uneven_sizes_stay_whole_and_each_class_gets_near_its_share():
+    from inspector.dataset.combine import split_indices
+    from inspector.dataset.store import Dataset
+
+    rng = np.random.default_rng(0)
+    days = np.repeat([f"2026-01-{d:02d}" for d in range(1, 21)], rng.integers(1, 15, 20))
+    labels = rng.integers(0, 3, len(days))
+    n = len(days)
+    views = np.zeros((n, 2, 2, 3), np.uint8)
+    data = Dataset(views, views, labels, ("correct", "missing", "skewed"), None, "", "d.h5", "correct",
+                   origin=np.array([f"d.h5#{i}" for i in range(n)]), source=np.full(n, "d.h5"), day=days,
+                   sha256s=np.array([str(i) for i in range(n)]))
+    for seed in range(5):
+        split = split_indices(data, 0.3, seed, "day")
+        assert not set(days[split.train]) & set(days[split.test])
+        assert sorted(np.concatenate([split.train, split.test]).tolist()) == list(range(n))
+        for k in range(3):
+            share = np.mean(labels[split.test] == k) * len(split.test) / np.sum(labels == k)
+            assert 0.15 < share < 0.45, (seed, k, share)
+    assert not np.array_equal(split_indices(data, 0.3, 0, "day").test, split_indices(data, 0.3, 1, "day").test)
+    assert np.array_equal(split_indices(data, 0.3, 2, "day").test, split_indices(data, 0.3, 2, "day").test)

@@ -119,7 +119,11 @@ def cmd_split(args: argparse.Namespace) -> int:
     data = load_dataset(args.data)
     split = split_indices(data, args.test_share, args.seed, args.by)
     step = {"test_share": args.test_share, "seed": args.seed, "by": args.by or ""}
-    write_split(data, split, (train, test), overwrite=args.overwrite, step=step)
+    from tqdm import tqdm
+
+    with tqdm(total=len(data.labels), desc="writing", unit="pair", leave=False, disable=args.quiet) as bar:
+        write_split(data, split, (train, test), overwrite=args.overwrite, step=step,
+                    progress=lambda n: bar.update(n - bar.n))
     for warning in split.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     by = f", whole groups by {args.by}" if args.by else ""

@@ -116,7 +116,7 @@ def _split_groups(data: Dataset, values: np.ndarray, by: str, share: float, rng:
         groups = np.flatnonzero(counts[:, k])
         if total[k] and len(groups) < 2:
             raise DatasetError(f"{data.path}: class {name!r} has all its {total[k]} pairs in one {by} "
-                               f"({names[groups[0]]!r}), so no split by {by} can put it on both sides")
+                               f"({str(names[groups[0]])!r}), so no split by {by} can put it on both sides")
     target = share * total
     scale = np.maximum(total, 1).astype(np.float64)
     in_test = np.zeros(len(names), bool)
@@ -145,9 +145,10 @@ def _split_groups(data: Dataset, values: np.ndarray, by: str, share: float, rng:
     return Split(train, test, warnings)
 
 
-def write_split(data: Dataset, split: Split, outputs: tuple[Path, Path], *, overwrite: bool, step: dict) -> None:
+def write_split(data: Dataset, split: Split, outputs: tuple[Path, Path], *, overwrite: bool, step: dict,
+                progress=None) -> None:
     """Both files or neither: each is written under a temporary name, and they are renamed only when
-    both are complete."""
+    both are complete. `progress(n)` is told how many pairs of both files are written."""
     for out in outputs:
         check_output_file(out, overwrite=overwrite, error=DatasetError)
     whole = DatasetPairs.of(data, [])
@@ -158,7 +159,8 @@ def write_split(data: Dataset, split: Split, outputs: tuple[Path, Path], *, over
             counts = {"pairs": len(idx), "per_class": _per_class(labels, data.classes)}
             history = data.history + [history_step("dataset split", [{"path": data.path, "sha256": data.sha256}],
                                                    counts, side=side, **step)]
-            write_partial(partial, whole.take(idx, history))
+            done = 0 if side == "train" else len(split.train)
+            write_partial(partial, whole.take(idx, history), progress and (lambda n, done=done: progress(done + n)))
         for partial, out in zip(partials, outputs):
             os.replace(partial, out)
     except OSError as exc:

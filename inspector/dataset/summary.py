@@ -71,9 +71,10 @@ def _steps(history: list, indent: str) -> list[str]:
     for n, step in enumerate(history, 1):
         counts = step.get("counts", {})
         per_class = counts.get("per_class")
-        what = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "per_class" and v)
+        what = f"pairs {counts.get('pairs', '?')}"
         if per_class:
             what += " (" + ", ".join(f"{c} {k}" for c, k in per_class.items()) + ")"
+        what += "".join(f", {k} {v}" for k, v in counts.items() if k not in ("pairs", "per_class") and v)
         extra = ", ".join(f"{k} {v}" for k, v in step.items()
                           if k not in ("command", "when", "software", "inputs", "counts") and v not in (None, ""))
         out.append(f"{indent}{n}. {step.get('command', '?')} {step.get('when', '')}: {what}"

@@ -154,7 +154,7 @@ def add_dataset(sub) -> None:
         "was made. Every pair keeps where it came from (its files or log record) and a sha256 of its "
         "pixels, so duplicates are kept once and every pair can be traced back.",
     )
-    dsub = p.add_subparsers(dest="dataset_command", metavar="DATASET_COMMAND", required=True)
+    dsub = p.add_subparsers(dest="subcommand", metavar="DATASET_COMMAND", required=True)
 
     p = add_command(
         dsub, "import", help="a dataset from class folders of image pairs",

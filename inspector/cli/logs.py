@@ -21,7 +21,7 @@ def add_log(sub) -> None:
         description="Maintenance of inspection logs. `inspector log close LOG` closes a log whose writer "
         "was killed mid-run, so that every HDF5 tool reads it.",
     )
-    log_sub = p.add_subparsers(dest="log_command", metavar="LOG_COMMAND", required=True)
+    log_sub = p.add_subparsers(dest="subcommand", metavar="LOG_COMMAND", required=True)
     p = add_command(
         log_sub, "close", help="close a log whose writer died, so that every HDF5 tool reads it",
         description="A writer killed mid-run leaves its log flagged as open for writing: the committed "

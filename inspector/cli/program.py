@@ -76,8 +76,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # "log close", not just "log": the line names the command the user typed.
-    sub_command = getattr(args, "log_command", None) or getattr(args, "dataset_command", None)
-    command = " ".join(v for v in (args.command, sub_command) if v)
+    # A family of nested commands (log, dataset, model) keeps its choice in `subcommand`.
+    command = " ".join(v for v in (args.command, getattr(args, "subcommand", None)) if v)
     try:
         return int(args.func(args) or 0)
     except InspectorError as exc:

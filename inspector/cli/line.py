@@ -53,7 +53,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
               f"{line.config.board_pattern[1]}, squares {line.config.board_square_mm:g} mm)")
         return 0
     if not args.out:
-        raise InspectorError("one of --out FILE, --images DIR or --chessboards DIR is required")
+        raise InspectorError("--out is required (or --images DIR for class folders of PNG pairs, --chessboards DIR for "
+                             "calibration images)")
     from tqdm import tqdm
 
     from inspector.files import format_bytes
@@ -61,8 +62,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from inspector.synth.dataset import check_dataset_output, dataset_bytes, write_dataset
 
     check_dataset_output(Path(args.out), args.n, line, raw=args.raw, overwrite=args.overwrite)
-    print(f"writing {args.n} pairs of line {line.config.name} to {args.out}: at most {format_bytes(dataset_bytes(args.n, line, args.raw))} "
-          "(uncompressed; gzip makes simulated images about a third smaller)")
+    print(f"writing {args.n} pairs to {args.out}: at most {format_bytes(dataset_bytes(args.n, line, args.raw))} "
+          f"(uncompressed; gzip makes simulated images about a third smaller); line {line.config.name}")
     t0 = time.perf_counter()
     stops: list[str] = []  # why the user stopped it: "Ctrl-C received", "SIGTERM received"
     try:

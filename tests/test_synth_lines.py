@@ -221,3 +221,32 @@ def test_interrupted_images_leave_nothing_behind(tmp_path, line):
     with pytest.raises(KeyboardInterrupt):
         write_image_folders(tmp_path / "plant", 6, seed=0, line=line, stop=stop)
     assert not list(tmp_path.iterdir())
+
+
+def test_images_stopped_by_sigterm_leave_the_old_folder_and_no_partial_one(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from cli_support import INSPECTOR
+
+    out, partial = tmp_path / "plant", tmp_path / "plant.partial"
+    out.mkdir()
+    (out / "old.txt").write_text("the old dataset")
+    proc = subprocess.Popen(INSPECTOR + ["simulate", "--images", str(out), "--n", "100000", "--overwrite", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (partial / "evidence.csv").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert partial.exists(), "simulate never started writing"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == f"inspector simulate: SIGTERM received: stopped, {out} not written"
+    assert files(tmp_path) == ["plant", "plant/old.txt"]

@@ -26,17 +26,20 @@ from inspector.errors import InspectorError
 
 def _line_for(args: argparse.Namespace):
     from calibration import Rig
-    from inspector.synth.line import LineConfig, SimulatedLine
+    from inspector.synth.line import SimulatedLine
+    from inspector.synth.variants import load_line
 
-    config = LineConfig(tilt_deg=args.tilt)
+    variant = load_line(args.line)
+    if args.tilt is not None:
+        variant = variant.with_tilt(args.tilt)
     rig = Rig.load(args.rig) if args.rig else None
-    return SimulatedLine(config, rig)
+    return SimulatedLine(variant.config(), rig)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     line = _line_for(args)
+    if args.images:
+        return _simulate_images(args, line)
     if args.chessboards:
         from inspector.images import write_image
 
@@ -50,14 +53,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
               f"{line.config.board_pattern[1]}, squares {line.config.board_square_mm:g} mm)")
         return 0
     if not args.out:
-        raise InspectorError("simulate: --out is required (or --chessboards DIR for calibration images)")
+        raise InspectorError("--out is required (or --images DIR for class folders of PNG pairs, --chessboards DIR for "
+                             "calibration images)")
+    from tqdm import tqdm
+
     from inspector.files import format_bytes
     from inspector.signals import stop_on_signals
     from inspector.synth.dataset import check_dataset_output, dataset_bytes, write_dataset
 
     check_dataset_output(Path(args.out), args.n, line, raw=args.raw, overwrite=args.overwrite)
     print(f"writing {args.n} pairs to {args.out}: at most {format_bytes(dataset_bytes(args.n, line, args.raw))} "
-          "(uncompressed; gzip makes simulated images about a third smaller)")
+          f"(uncompressed; gzip makes simulated images about a third smaller); line {line.config.name}")
     t0 = time.perf_counter()
     stops: list[str] = []  # why the user stopped it: "Ctrl-C received", "SIGTERM received"
     try:
@@ -80,6 +86,39 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return EXIT_TERMINATED if reason.startswith("SIGTERM") else EXIT_INTERRUPTED
     dt = time.perf_counter() - t0
     print(f"wrote {args.n} pairs to {args.out} in {dt:.1f} s ({args.n / dt:.0f} pairs/s)")
+    return 0
+
+
+def _simulate_images(args: argparse.Namespace, line) -> int:
+    from tqdm import tqdm
+
+    from inspector.files import format_bytes
+    from inspector.signals import stop_on_signals
+    from inspector.synth.image_folder import check_images_output, images_bytes, write_image_folders
+
+    folder = Path(args.images)
+    check_images_output(folder, args.n, line, raw=args.raw, overwrite=args.overwrite)
+    kind = "raw camera images" if args.raw else "views"
+    print(f"writing {args.n} pairs ({kind}) of line {line.config.name} to {folder}/<class>/: at most "
+          f"{format_bytes(images_bytes(args.n, line, args.raw))}")
+    t0 = time.perf_counter()
+    stops: list[str] = []
+    try:
+        with stop_on_signals(stops.append), tqdm(total=args.n, unit="pair", desc="simulate",
+                                                  disable=args.quiet) as bar:
+            counts = write_image_folders(
+                folder, args.n, seed=args.seed, hidden_share=args.hidden_share, raw=args.raw, line=line,
+                overwrite=args.overwrite, progress=lambda done: bar.update(done - bar.n), stop=lambda: bool(stops),
+            )
+    except KeyboardInterrupt:
+        reason = stops[0] if stops else "Ctrl-C received"
+        print(f"inspector simulate: {reason}: stopped, {folder} not written", file=sys.stderr)
+        return EXIT_TERMINATED if reason.startswith("SIGTERM") else EXIT_INTERRUPTED
+    dt = time.perf_counter() - t0
+    per_class = ", ".join(f"{c} {k}" for c, k in counts.items())
+    extra = f"; rig {folder / 'rig.json'}" if args.raw else ""
+    print(f"wrote {args.n} pairs ({kind}) to {folder} in {dt:.1f} s: {per_class}; ground truth "
+          f"{folder / 'evidence.csv'}{extra}")
     return 0
 
 
@@ -124,24 +163,43 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def add_simulate(sub) -> None:
     p = add_command(
         sub, "simulate", help="render a dataset of the simulated line (or its calibration images)",
-        description="Render N cavity pairs of the simulated line into an HDF5 dataset: datasets view1, "
-        "view2 (N×H×W×3 uint8, mapped onto the cavity plane through the line's rig), label "
+        description="Render N cavity pairs of the simulated line. With --out FILE: an HDF5 dataset with "
+        "view1, view2 (N×H×W×3 uint8, mapped onto the cavity plane through the line's rig), label "
         "(class index; names in the attribute 'classes'), evidence ('both', 'camera 1', "
-        "'camera 2'), gap_mm, hidden_camera, hide, and with --raw the oblique camera images raw1, "
-        "raw2. The same seed gives the same bytes. With --chessboards DIR it writes the line's "
-        "calibration board images instead, for `inspector calibrate`.",
+        "'camera 2'), gap_mm, hidden_camera, hide, with --raw also the oblique camera images raw1, "
+        "raw2; its attribute 'line' names the line variant and its values. With --images DIR: the "
+        "class-folder layout a plant keeps, DIR/<class>/<key>_cam1.png and _cam2.png (key: the "
+        "zero-padded sample index), DIR/evidence.csv (key,class,evidence) and DIR/line.json; views by "
+        "default, with --raw the oblique camera images and the rig that maps them, DIR/rig.json. With "
+        "--chessboards DIR: the line's calibration board images, for `inspector calibrate`. "
+        "The same seed gives the same bytes.\n\n"
+        "--line picks the plant: a shipped variant by name (default, line-b) or a JSON file with the "
+        "keys camera_tilt_deg, image_size, bowl_radius_mm, insert_radius_mm, steel_tint, "
+        "insert_colour, light_level [low, high], strobe_tilt_deg [low, high], name, description (a key "
+        "left out keeps the default line's value). A line whose cameras differ from the default's "
+        "calibrates its own rig from its chessboard images (about a second).",
+        epilog="examples: inspector simulate --line line-b --n 300 --seed 4242 --out b.h5\n"
+        "          inspector simulate --line my-line.json --n 90 --images plant --raw",
     )
     p.add_argument("--n", type=positive_int, default=300, help="number of pairs (or board images per camera)")
     p.add_argument("--seed", type=seed, default=0, help="random seed")
-    p.add_argument("--out", help="HDF5 file to write (refused if it exists, unless --overwrite)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--out", help="HDF5 file to write (refused if it exists, unless --overwrite)")
+    out.add_argument("--images", metavar="DIR",
+                     help="write class folders of PNG pairs to DIR (refused if not empty, unless --overwrite)")
+    out.add_argument("--chessboards", metavar="DIR", help="write N calibration board images per camera to DIR")
+    p.add_argument("--line", default="default", metavar="NAME|FILE.json",
+                   help="the plant: a shipped line variant (default, line-b) or a JSON file of one")
     p.add_argument("--hidden-share", type=share, default=0.0,
                    help="share of samples whose decisive zone one camera cannot see (glare or fixture)")
-    p.add_argument("--raw", action="store_true", help="also store the raw oblique camera images")
-    p.add_argument("--tilt", type=float, default=30.0,
-                   help="camera tilt off vertical in degrees, 0 to 60; other than 30 the line calibrates its own rig")
-    p.add_argument("--rig", help="rig file to map the views with (default: the shipped simulated-line rig)")
-    p.add_argument("--chessboards", metavar="DIR", help="write N calibration board images per camera to DIR")
-    add_overwrite(p, "replace an existing --out file")
+    p.add_argument("--raw", action="store_true",
+                   help="--out: also store the raw oblique camera images; --images: write them instead of the "
+                   "views, with the rig as DIR/rig.json")
+    p.add_argument("--tilt", type=float, default=None,
+                   help="camera tilt off vertical in degrees, 0 to 60, instead of the line's (the default line's "
+                   "is 30); a tilt other than the default's calibrates the line's own rig")
+    p.add_argument("--rig", help="rig file to map the views with (default: the shipped rig, or the line's own)")
+    add_overwrite(p, "replace an existing --out file or --images folder")
     add_quiet(p)
     p.set_defaults(func=cmd_simulate)
 

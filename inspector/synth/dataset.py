@@ -27,6 +27,7 @@ from inspector.hdf5_format import PLAIN_LIBVER
 from inspector.signals import ctrl_c_after
 from inspector.synth.line import SimulatedLine, check_share
 from inspector.synth.scene import CLASSES, insert_gap
+from inspector.synth.variants import line_record
 
 FORMAT = "inspector-simulated-dataset"
 FORMAT_VERSION = 1
@@ -104,13 +105,8 @@ def write_dataset(
                     "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     "rig_sha256": line.rig.sha256,
                     "rig": line.rig.to_json(),
-                    "line": json.dumps(
-                        {
-                            "tilt_deg": line.config.tilt_deg,
-                            "azimuths_deg": list(line.config.azimuths_deg),
-                            "image_size": list(line.config.image_size),
-                        }
-                    ),
+                    # Which plant: the variant's name and every value of it (and the keys older files had).
+                    "line": json.dumps(line_record(line.config)),
                 }
             )
             ds = {

@@ -18,8 +18,8 @@ from inspector.errors import InspectorError
 from inspector.synth.camera import PinholeCamera
 from inspector.synth.chessboard import render_chessboard
 from inspector.synth.render import CameraView
-from inspector.synth.scene import CLASSES, CavityDesign, Scene, draw_scene
-from inspector.synth.shading import SurfaceTexture
+from inspector.synth.scene import CLASSES, CavityDesign, Lighting, Scene, draw_scene
+from inspector.synth.shading import Materials, SurfaceTexture
 
 DEFAULT_HIDDEN_SHARE = 0.0
 # Beyond this tilt the line's own chessboard images are too oblique for its calibration to pass (the
@@ -29,7 +29,10 @@ MAX_TILT_DEG = 60.0
 
 @dataclass(frozen=True)
 class LineConfig:
-    """Geometry of the simulated line (mm, degrees, pixels)."""
+    """The simulated line (mm, degrees, pixels): its cameras' geometry, the cavity, the surfaces and strobes.
+
+    `name` says which plant it is (a `LineVariant`'s name); it takes no part in comparing two configs.
+    """
 
     tilt_deg: float = 30.0
     azimuths_deg: tuple[float, float] = (180.0, 0.0)  # camera 1 on the left of the cavity, camera 2 on the right
@@ -39,11 +42,19 @@ class LineConfig:
     design: CavityDesign = field(default_factory=CavityDesign)
     board_pattern: tuple[int, int] = (9, 6)
     board_square_mm: float = 4.0
+    materials: Materials = field(default_factory=Materials)
+    lighting: Lighting = field(default_factory=Lighting)
+    name: str = field(default="default", compare=False)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.tilt_deg <= MAX_TILT_DEG:  # also refuses NaN
             raise InspectorError(f"camera tilt must be within [0, {MAX_TILT_DEG:g}] degrees off vertical "
                                  f"(the range the simulated line calibrates), got {self.tilt_deg:g}")
+
+    def camera_geometry(self) -> tuple:
+        """What the rig depends on: two lines that differ only in their cavities, surfaces or light share it."""
+        return (self.tilt_deg, self.azimuths_deg, self.distance_mm, self.focal_px, self.image_size,
+                self.board_pattern, self.board_square_mm)
 
     def cameras(self) -> tuple[PinholeCamera, PinholeCamera]:
         w, h = self.image_size
@@ -86,9 +97,12 @@ class SimulatedLine:
         self.config = config or LineConfig()
         self.design = self.config.design
         cams = self.config.cameras()
-        self.views = tuple(CameraView(cam, self.design, i) for i, cam in enumerate(cams))
+        self.views = tuple(
+            CameraView(cam, self.design, i, self.config.materials, self.config.lighting) for i, cam in enumerate(cams)
+        )
         if rig is None:
-            rig = load_default_rig() if self.config == LineConfig() else self.calibrate()
+            shipped = self.config.camera_geometry() == LineConfig().camera_geometry()
+            rig = load_default_rig() if shipped else self.calibrate()
         for name, cam in zip(("1", "2"), cams):
             if rig.camera(name).image_size != (cam.width, cam.height):
                 raise InspectorError(
@@ -136,7 +150,7 @@ class SimulatedLine:
             label = CLASSES[index % len(CLASSES)]  # balanced and reproducible for studies
         else:
             label = CLASSES[int(rng.choice(len(CLASSES), p=np.asarray(class_mix) / np.sum(class_mix)))]
-        return draw_scene(label, rng, self.design, hidden_share=hidden_share)
+        return draw_scene(label, rng, self.design, hidden_share=hidden_share, lighting=self.config.lighting)
 
     def render_raw(self, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         texture = SurfaceTexture.from_seed(scene.texture_seed)

@@ -13,8 +13,16 @@ import numpy as np
 
 from inspector.synth.camera import PinholeCamera, plane_to_world
 from inspector.synth.insert_geometry import intersect_insert
-from inspector.synth.scene import LIGHT_TILT_RANGE, CameraEffects, CavityDesign, Scene
-from inspector.synth.shading import SurfaceTexture, insert_radiance, light_vector, plane_radiance, smoothstep
+from inspector.synth.scene import CameraEffects, CavityDesign, Lighting, Scene
+from inspector.synth.shading import (
+    DEFAULT_MATERIALS,
+    Materials,
+    SurfaceTexture,
+    insert_radiance,
+    light_vector,
+    plane_radiance,
+    smoothstep,
+)
 
 HIDE_MARGIN_MM = 1.5  # the hidden zone reaches this far beyond any insert pixel (blur margin)
 HIDE_SATURATION = 4000.0  # far above 255, so sensor noise cannot pull a glared pixel off white
@@ -33,6 +41,7 @@ def _shade_scene(
     texture: "SurfaceTexture | None",
     shape: tuple[int, int],
     gain: float,
+    materials: Materials = DEFAULT_MATERIALS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Radiance (N, 3) seen along rays whose plane hits are `xy` (N, 2), and which rays meet the insert.
 
@@ -56,20 +65,31 @@ def _shade_scene(
         points = plane_to_world(xy[ground].astype(np.float64))
         blocked = intersect_insert(points, light[None, :].astype(np.float64), scene.insert, scene, design).hit
         lit[ground[blocked]] = 0.0
-    out = plane_radiance(x, y, scene, design, light, lit=lit.reshape(shape), texture=texture, gain=gain)
+    out = plane_radiance(
+        x, y, scene, design, light, lit=lit.reshape(shape), texture=texture, gain=gain, materials=materials
+    )
     out = out.reshape(n, 3)
     if hits is not None and hits.hit.any():
-        out[on_insert] = insert_radiance(hits, scene.insert, scene, design, light) * gain
+        out[on_insert] = insert_radiance(hits, scene.insert, scene, design, light, materials) * gain
     return out, on_insert
 
 
 class CameraView:
-    """One camera of the line with its rays precomputed (the rig is fixed; cavities change)."""
+    """One camera of the line with its rays precomputed (the rig is fixed; cavities change), and the plant's
+    surfaces and strobes."""
 
-    def __init__(self, camera: PinholeCamera, design: CavityDesign, index: int):
+    def __init__(
+        self,
+        camera: PinholeCamera,
+        design: CavityDesign,
+        index: int,
+        materials: Materials = DEFAULT_MATERIALS,
+        lighting: Lighting = Lighting(),
+    ):
         self.camera = camera
         self.design = design
         self.index = index
+        self.materials = materials
         self.dirs = camera.ray_directions(camera.pixel_grid()).reshape(-1, 3)
         self.xy = camera.plane_hits(self.dirs).astype(np.float32)  # (N, 2)
         self.px = self.xy[:, 0].reshape(camera.height, camera.width)
@@ -79,7 +99,7 @@ class CameraView:
         self.away = np.array([-np.cos(az), np.sin(az)])  # plane direction pointing away from this camera
         # How far from below a raised point its image (parallax) or shadow can land, per mm of height.
         view_slope = float((np.hypot(self.dirs[:, 0], self.dirs[:, 1]) / np.abs(self.dirs[:, 2])).max())
-        self.reach_slope = max(view_slope, float(np.tan(np.deg2rad(LIGHT_TILT_RANGE[1]))))
+        self.reach_slope = max(view_slope, float(np.tan(np.deg2rad(lighting.strobe_tilt_deg[1]))))
         self.noise_bank = np.random.default_rng([index, 7]).standard_normal(NOISE_BANK, dtype=np.float32)
         self.zone_offset, self.zone_radius = self._decisive_zone()
 
@@ -122,6 +142,7 @@ class CameraView:
             texture,
             (cam.height, cam.width),
             gain,
+            self.materials,
         )
         return out.reshape(cam.height, cam.width, 3), on_insert.reshape(cam.height, cam.width)
 
@@ -204,5 +225,6 @@ class CameraView:
             SurfaceTexture.from_seed(scene.texture_seed),
             shape,
             255.0,
+            self.materials,
         )
         return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(shape + (3,))

@@ -17,6 +17,15 @@ CLASSES = ("correct", "missing", "skewed")
 EVIDENCE = ("both", "camera 1", "camera 2", "none")
 HIDE_MECHANISMS = ("glare", "fixture")
 LIGHT_TILT_RANGE = (50.0, 60.0)  # strobe elevation, degrees off vertical
+LIGHT_LEVEL_RANGE = (0.7, 1.1)  # relative to nominal
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """What a plant's strobes give: the ranges a scene's light level and each strobe's tilt are drawn from."""
+
+    level: tuple[float, float] = LIGHT_LEVEL_RANGE
+    strobe_tilt_deg: tuple[float, float] = LIGHT_TILT_RANGE
 
 
 @dataclass(frozen=True)
@@ -140,7 +149,9 @@ def draw_insert(label: str, rng: np.random.Generator, design: CavityDesign) -> O
     )
 
 
-def draw_camera_effects(rng: np.random.Generator, hide: Optional[str]) -> CameraEffects:
+def draw_camera_effects(
+    rng: np.random.Generator, hide: Optional[str], lighting: Lighting = Lighting()
+) -> CameraEffects:
     glare = None
     if rng.uniform() < 0.25:  # an incidental highlight, too small to hide the cavity
         glare = (
@@ -157,7 +168,7 @@ def draw_camera_effects(rng: np.random.Generator, hide: Optional[str]) -> Camera
         hide=hide,
         fixture_angle_deg=float(rng.uniform(0, 180)),
         light_azimuth_offset_deg=float(rng.uniform(-10, 10)),
-        light_tilt_deg=float(rng.uniform(LIGHT_TILT_RANGE[0], LIGHT_TILT_RANGE[1])),
+        light_tilt_deg=float(rng.uniform(lighting.strobe_tilt_deg[0], lighting.strobe_tilt_deg[1])),
     )
 
 
@@ -167,6 +178,7 @@ def draw_scene(
     design: CavityDesign,
     *,
     hidden_share: float = 0.0,
+    lighting: Lighting = Lighting(),
 ) -> Scene:
     """Draw one cavity of class `label` with nuisances; `hidden_share` of them hide it from one camera."""
     # Nuisances come first and from their own child stream, so the insert never shifts them.
@@ -187,12 +199,12 @@ def draw_scene(
         )
         for _ in range(n_residue)
     )
-    light_level = float(nuisance_rng.uniform(0.7, 1.1))
+    light_level = float(nuisance_rng.uniform(*lighting.level))
     light_gradient = (float(nuisance_rng.uniform(-0.006, 0.006)), float(nuisance_rng.uniform(-0.006, 0.006)))
     tint = nuisance_rng.uniform(0.93, 1.07, size=3)
     tint = tuple(float(v) for v in tint / tint.mean())
     texture_seed = int(nuisance_rng.integers(2**31))
-    cameras = (draw_camera_effects(nuisance_rng, hide[0]), draw_camera_effects(nuisance_rng, hide[1]))
+    cameras = tuple(draw_camera_effects(nuisance_rng, hide[k], lighting) for k in range(2))
     return Scene(
         label=label,
         cavity_center=(float(jitter_r * np.cos(jitter_a)), float(jitter_r * np.sin(jitter_a))),

@@ -29,6 +29,26 @@ PIN_HOLE = np.array([0.10, 0.10, 0.11], np.float32)
 INSERT = np.array([0.88, 0.81, 0.64], np.float32)
 
 
+@dataclass(frozen=True)
+class Materials:
+    """What a plant's surfaces look like: a tint on every steel colour above (another alloy, coating or
+    polish) and the insert's albedo. The defaults leave the colours exactly as they are."""
+
+    steel_tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    insert_colour: tuple[float, float, float] = (0.88, 0.81, 0.64)  # INSERT
+
+    def steel(self, colour: np.ndarray) -> np.ndarray:
+        if self.steel_tint == (1.0, 1.0, 1.0):
+            return colour  # bit for bit the designed colour
+        return (colour * np.asarray(self.steel_tint, np.float32)).astype(np.float32)
+
+    def insert(self) -> np.ndarray:
+        return np.asarray(self.insert_colour, np.float32)
+
+
+DEFAULT_MATERIALS = Materials()
+
+
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
@@ -87,20 +107,21 @@ def _layers(base: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np
     return out
 
 
-def _radial_lut(design: CavityDesign, tint: np.ndarray) -> np.ndarray:
+def _radial_lut(design: CavityDesign, tint: np.ndarray, materials: Materials = DEFAULT_MATERIALS) -> np.ndarray:
     """The cavity's rotationally symmetric albedo as a 1 × n RGB table over the distance from its centre.
 
     Looking it up with cv2.remap costs one pass over the image instead of one per feature.
     """
     rho = np.arange(RADIAL_LUT_SIZE, dtype=np.float32) * RADIAL_STEP_MM
     R = design.bowl_radius
+    m = materials
     layers = [
-        (FLOOR, 1.0 - smoothstep(R - EDGE_MM, R + EDGE_MM, rho)),
-        (RIM, _band(rho, R - 0.2, R + 0.7)),
-        (PIN_RING, _band(rho, 2.5, 3.5)),
-        (PIN_HOLE, 1.0 - smoothstep(1.5 - EDGE_MM, 1.5 + EDGE_MM, rho)),
+        (m.steel(FLOOR), 1.0 - smoothstep(R - EDGE_MM, R + EDGE_MM, rho)),
+        (m.steel(RIM), _band(rho, R - 0.2, R + 0.7)),
+        (m.steel(PIN_RING), _band(rho, 2.5, 3.5)),
+        (m.steel(PIN_HOLE), 1.0 - smoothstep(1.5 - EDGE_MM, 1.5 + EDGE_MM, rho)),
     ]
-    return (_layers(STEEL, layers) * tint)[None].astype(np.float32)
+    return (_layers(m.steel(STEEL), layers) * tint)[None].astype(np.float32)
 
 
 def plane_radiance(
@@ -113,6 +134,7 @@ def plane_radiance(
     lit: np.ndarray | None = None,
     texture: "SurfaceTexture | None" = None,
     gain: float = 1.0,
+    materials: Materials = DEFAULT_MATERIALS,
 ) -> np.ndarray:
     """Linear RGB radiance (…, 3) of the plane at plane positions x, y (mm, 2-D arrays), times `gain`:
     albedo × (light × cos(incidence) × lit + ambient)."""
@@ -121,7 +143,11 @@ def plane_radiance(
     tint = np.asarray(scene.light_tint, np.float32)
     rho_px = np.sqrt(dx * dx + dy * dy) * (1.0 / RADIAL_STEP_MM)
     albedo = cv2.remap(
-        _radial_lut(design, tint), rho_px, np.zeros_like(rho_px), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        _radial_lut(design, tint, materials),
+        rho_px,
+        np.zeros_like(rho_px),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     )
     # The cavity number engraved beside the rim makes the cavity's rotation visible.
     a = np.deg2rad(scene.cavity_rot_deg)
@@ -130,7 +156,7 @@ def plane_radiance(
     near_mark = (np.abs(mx) < 1.0 + EDGE_MM) & (np.abs(my) < 1.0 + EDGE_MM)
     if near_mark.any():
         w = 1.0 - smoothstep(1.0 - EDGE_MM, 1.0 + EDGE_MM, np.hypot(mx[near_mark], my[near_mark]))
-        albedo[near_mark] += w[:, None] * (PIN_HOLE * tint - albedo[near_mark])
+        albedo[near_mark] += w[:, None] * (materials.steel(PIN_HOLE) * tint - albedo[near_mark])
     shade = illumination(x, y, scene) * light[2]
     if lit is not None:
         shade = shade * lit
@@ -144,7 +170,12 @@ def plane_radiance(
 
 
 def insert_radiance(
-    hits: InsertHits, pose: InsertPose, scene: Scene, design: CavityDesign, light: np.ndarray
+    hits: InsertHits,
+    pose: InsertPose,
+    scene: Scene,
+    design: CavityDesign,
+    light: np.ndarray,
+    materials: Materials = DEFAULT_MATERIALS,
 ) -> np.ndarray:
     """Linear RGB radiance of the insert at its hit points (only rows where `hits.hit`)."""
     sel = hits.hit
@@ -152,7 +183,7 @@ def insert_radiance(
     r, h = design.insert_radius, design.insert_height
     rho = (np.hypot(local[:, 0], local[:, 1]) / r).astype(np.float32)
     top = (local[:, 2] >= h - 1e-6).astype(np.float32)
-    albedo = np.broadcast_to(INSERT, rho.shape + (3,)).astype(np.float32)
+    albedo = np.broadcast_to(materials.insert(), rho.shape + (3,)).astype(np.float32)
     groove = _band(rho * r, 0.62 * r, 0.70 * r) * top
     albedo = albedo * (1.0 - 0.45 * groove)[:, None]
     hole = (1.0 - smoothstep(0.18 * r - EDGE_MM, 0.18 * r + EDGE_MM, rho * r)) * top

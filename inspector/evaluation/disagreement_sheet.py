@@ -32,12 +32,13 @@ def disagreement_figure(c: ModelComparison, view1: np.ndarray, view2: np.ndarray
     shown = idx[:max_tiles]
     cols = min(COLUMNS, max(len(shown), 1))
     rows = max(1, int(np.ceil(len(shown) / cols)))
-    fig = Figure(figsize=(3.1 * cols, 2.35 * rows + 0.7), dpi=100)
+    height = 2.35 * rows + 1.0  # inches: the tiles, and a band on top for the title
+    fig = Figure(figsize=(3.1 * cols, height), dpi=100)
     FigureCanvasAgg(fig)
     more = f"; {len(idx) - len(shown)} more not shown" if len(idx) > len(shown) else ""
     fig.suptitle(f"{len(idx)} of {len(c.labels)} pairs on which A ({a.name}) and B ({b.name}) disagree{more}"
-                 "\nleft: camera 1, right: camera 2", fontsize=10)
-    grid = fig.add_gridspec(rows, cols, hspace=0.55, wspace=0.06, top=1 - 0.75 / (2.35 * rows + 0.7), bottom=0.02,
+                 "\nleft: camera 1, right: camera 2", fontsize=10, y=1 - 0.1 / height, va="top")
+    grid = fig.add_gridspec(rows, cols, hspace=0.55, wspace=0.06, top=1 - 1.0 / height, bottom=0.02,
                             left=0.01, right=0.99)
     for t, i in enumerate(shown):
         ax = fig.add_subplot(grid[t // cols, t % cols])

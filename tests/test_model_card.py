@@ -10,7 +10,7 @@ import torch
 from cli_support import refused, run
 from finetune_support import write_pairs
 from inspector.model import ArchConfig, build_model, load_model, save_checkpoint
-from inspector.model.card import NOT_RECORDED, card_of, format_card, model_card
+from inspector.model.card import NOT_RECORDED, card_of, card_rows, format_card, model_card
 from inspector.model.finetune import parent_of
 from inspector.model.train import TrainConfig, load_dataset, save_trained, train
 from inspector.synth import CLASSES
@@ -99,13 +99,7 @@ def test_a_model_trained_from_scratch_has_no_parent(tmp_path):
     save_trained(result, data, config, tmp_path / "s.pt")
     card = model_card(load_model(tmp_path / "s.pt", "cpu"))
     assert card["parent"] == "none" and card["new_head"] is False
-    assert dict(format_card_rows(card))["parent"] == "none (trained from scratch)"
-
-
-def format_card_rows(card):
-    from inspector.model.card import card_rows
-
-    return card_rows(card)
+    assert dict(card_rows(card))["parent"] == "none (trained from scratch)"
 
 
 def test_card_of_fills_what_an_older_meta_lacks():

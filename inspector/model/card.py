@@ -113,8 +113,11 @@ def card_rows(card: dict) -> list[tuple[str, str]]:
     rows.append(("training data", str(data.get("file", NOT_RECORDED))))
     rows.append(("data sha256", str(data.get("sha256", NOT_RECORDED))))
     per = data.get("pairs_per_class", NOT_RECORDED)
-    rows.append(("pairs per class", ", ".join(f"{c} {n}" for c, n in per.items()) + f" ({data.get('pairs', sum(per.values()))} in all)"
-                 if isinstance(per, dict) else str(per)))
+    if isinstance(per, dict):
+        total = data.get("pairs", sum(per.values()))
+        rows.append(("pairs per class", ", ".join(f"{c} {n}" for c, n in per.items()) + f" ({total} in all)"))
+    else:
+        rows.append(("pairs per class", str(per)))
     val = card["validation"]
     if isinstance(val, dict):
         rows.append(("validation", f"{val.get('n', '?')} pairs, accuracy {_pct(val.get('accuracy', NOT_RECORDED))}"))

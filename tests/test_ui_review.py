@@ -78,6 +78,9 @@ def test_a_log_opens_with_every_row_and_the_first_record_in_detail(view, log):
     prov = view.detail.provenance_rows
     assert prov["model"] == view.context.model.sha256 and prov["rig"] == view.context.rig.sha256
     assert prov["software"].startswith("inspector ")
+    # the log was made with the app's model: its card, under a title that says so
+    assert view.detail.card_title == "model card of the model that made this log"
+    assert view.detail.card_rows["model sha256"] == view.context.model.sha256
 
 
 def test_sort_and_filters_use_the_logs_values(view, log):

@@ -19,6 +19,27 @@ from ui.overlay_controls import OverlayControls
 from ui.rerun import M_TOL, PROB_TOL, RerunOutcome
 from ui.verdict_banner import NOK_COLOUR, OK_COLOUR
 
+
+def _row(key: str, value: str) -> str:
+    return (f"<tr><td style='color:#555;padding-right:8px'>{html.escape(key)}</td>"
+            f"<td style='font-family:monospace'>{html.escape(value)}</td></tr>")
+
+
+def provenance_card(model, attrs: dict) -> tuple[Optional[dict], str]:
+    """The model card to show beside a log's provenance, and its title: the card of the model that made
+    the log where the app has it loaded (same sha256), else the app's current model's, said to be so."""
+    if model is None:
+        return None, ""
+    from inspector.model.card import model_card
+
+    sha = str(getattr(model, "sha256", ""))
+    logged = str(attrs.get("model_sha256", ""))
+    if sha and sha == logged:
+        return model_card(model), "model card of the model that made this log"
+    return model_card(model), (f"model card of the app's current model (sha256 {sha[:12]}); the log was made "
+                               f"with {logged[:12] or 'an unrecorded model'}, whose card is not loaded")
+
+
 PROVENANCE_KEYS = (
     ("software", "software"),
     ("model_sha256", "model"),
@@ -182,15 +203,24 @@ class RecordDetail(QtWidgets.QWidget):
     def header_text(self) -> str:
         return QtGui.QTextDocumentFragment.fromHtml(self.header.text()).toPlainText()
 
-    def show_provenance(self, attrs: dict, path: str, n: int) -> None:
+    def show_provenance(self, attrs: dict, path: str, n: int, card: Optional[dict] = None,
+                        card_title: str = "") -> None:
+        """The log's provenance, and below it a model card (`inspector.model.card`) under `card_title`."""
         rows = [("log", path), ("records", str(n))]
         for key, name in PROVENANCE_KEYS:
             if key in attrs and attrs[key] != "":
                 rows.append((name, str(attrs[key])))
-        body = "".join(f"<tr><td style='color:#555;padding-right:8px'>{html.escape(k)}</td>"
-                       f"<td style='font-family:monospace'>{html.escape(v)}</td></tr>" for k, v in rows)
-        self.provenance.setText(f"<table>{body}</table>")
+        body = "".join(_row(k, v) for k, v in rows)
         self.provenance_rows = dict(rows)
+        self.card_rows: dict[str, str] = {}
+        self.card_title = card_title if card is not None else ""
+        if card is not None:
+            from inspector.model.card import card_rows
+
+            self.card_rows = dict(card_rows(card))
+            body += (f"<tr><td colspan='2' style='padding-top:10px'><b>{html.escape(card_title)}</b></td></tr>"
+                     + "".join(_row(k, v) for k, v in self.card_rows.items()))
+        self.provenance.setText(f"<table>{body}</table>")
 
     def clear_record(self, text: str = "No record selected") -> None:
         self.frame = None

@@ -23,7 +23,7 @@ from ui.error_strip import ErrorStrip
 from ui.explainer_chooser import ExplainerChooser
 from ui.filter_bar import FilterBar
 from ui.label_panel import CLASS_KEYS, SHORTCUTS, LabelPanel, label_text
-from ui.record_detail import RecordDetail
+from ui.record_detail import RecordDetail, provenance_card
 from ui.refcount_guard import guard as guard_refcounts
 from ui.record_table import COLUMNS, RecordFilter, RecordTableModel
 from ui.record_table_view import RecordTableView
@@ -177,7 +177,8 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
         t = self.model.cols["timestamp"]
         self.filters.set_log(reader.layout.classes, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
         self.model.set_filter(self.filters.current())
-        self.detail.show_provenance(reader.attrs, str(path), len(reader))
+        card, title = provenance_card(self.context.model if self.context is not None else None, reader.attrs)
+        self.detail.show_provenance(reader.attrs, str(path), len(reader), card, title)
         for b in (self.rerun_button, self.export_button, self.csv_button):
             b.setEnabled(True)
         if reader.writer_state == STOPPED:

@@ -68,6 +68,10 @@ def positive_int(text: str) -> int:
     return _number(text, int, lambda v: v > 0, "a positive integer")
 
 
+def count(text: str) -> int:
+    return _number(text, int, lambda v: v >= 0, "a count, an integer ≥ 0")
+
+
 def seed(text: str) -> int:
     # numpy's generators take no negative seed; refused here rather than deep in a run
     return _number(text, int, lambda v: v >= 0, "a seed, an integer ≥ 0")

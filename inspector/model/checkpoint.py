@@ -80,7 +80,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict, str]:
                 "which a model checkpoint never needs"
             ) from None
         raise ModelError(f"{path}: not a PyTorch checkpoint (its pickle is not one of plain weights)") from None
-    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+    # A file of other bytes (text, say) can throw almost anything out of the unpickler (IndexError on a
+    # text file): each is "not a checkpoint", none a bug here.
+    except (RuntimeError, EOFError, ValueError, OSError, IndexError, KeyError, TypeError, AttributeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"{path}: not a PyTorch checkpoint ({first})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:

@@ -24,7 +24,9 @@ from inspector.version import __version__
 from inspector.devices import resolve_device
 from inspector.dataset.store import Dataset
 from inspector.errors import DatasetError, InspectorError
+from inspector.model.card import training_card
 from inspector.model.checkpoint import save_checkpoint
+from inspector.model.finetune import check_init, start_model
 from inspector.model.evaluate import Report, accuracy_report, predict, to_tensor
 from inspector.model.mvfn import ArchConfig, build_model
 
@@ -148,20 +150,30 @@ def train(
     *,
     on_epoch: Optional[Callable[[dict], None]] = None,
     progress: Optional[Callable[..., object]] = None,
+    init: Optional[nn.Module] = None,
+    new_head: bool = False,
 ) -> TrainResult:
     """Train `arch` on `data`; returns the best model (lowest validation loss) and its validation report.
 
-    Deterministic for a seed on the CPU. `progress(iterable, **kw)` may wrap the batch loop (tqdm).
+    With `init` (a loaded checkpoint) it fine-tunes instead: `arch` is ignored, the model starts from
+    `init`'s weights and normalisation (all but the final layer with `new_head`; see
+    `inspector.model.finetune`). Deterministic for a seed on the CPU. `progress(iterable, **kw)` may wrap
+    the batch loop (tqdm).
     """
     check_split(data, config.val_split)
+    if init is not None:
+        check_init(init, data, new_head)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     train_idx, val_idx = stratified_split(data.labels, config.val_split, rng)
     h, w = data.view1.shape[1:3]
-    mean, std = channel_stats([data.view1[train_idx], data.view2[train_idx]])
-    arch = replace(arch, classes=data.classes, ok_class=data.ok_class, input_size=(h, w), mean=mean, std=std)
-    model = build_model(arch).to(device)
+    if init is None:
+        mean, std = channel_stats([data.view1[train_idx], data.view2[train_idx]])
+        arch = replace(arch, classes=data.classes, ok_class=data.ok_class, input_size=(h, w), mean=mean, std=std)
+        model = build_model(arch).to(device)
+    else:
+        model = start_model(init, data, new_head).to(device)
     weights = class_weights(data.labels[train_idx], len(data.classes)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = config.epochs * int(np.ceil(len(train_idx) / config.batch))
@@ -221,8 +233,12 @@ def train(
     )
 
 
-def checkpoint_meta(result: TrainResult, data: Dataset, config: TrainConfig) -> dict:
+def checkpoint_meta(result: TrainResult, data: Dataset, config: TrainConfig, *, parent=None,
+                    new_head: bool = False) -> dict:
+    """The flat keys every checkpoint has had, and the model card (`inspector.model.card`) under "card";
+    `parent` the `finetune.Parent` a fine-tuned model started from."""
     return {
+        "card": training_card(result, data, config, parent=parent, new_head=new_head),
         "software": f"inspector {__version__}",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "train_data": Path(data.path).name,
@@ -237,5 +253,6 @@ def checkpoint_meta(result: TrainResult, data: Dataset, config: TrainConfig) -> 
     }
 
 
-def save_trained(result: TrainResult, data: Dataset, config: TrainConfig, out: str | Path) -> str:
-    return save_checkpoint(result.model, out, checkpoint_meta(result, data, config))
+def save_trained(result: TrainResult, data: Dataset, config: TrainConfig, out: str | Path, *, parent=None,
+                 new_head: bool = False) -> str:
+    return save_checkpoint(result.model, out, checkpoint_meta(result, data, config, parent=parent, new_head=new_head))

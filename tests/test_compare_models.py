@@ -11,7 +11,8 @@ from cli_support import files, refused, run
 from finetune_support import write_pairs
 from inspector.evaluation.model_compare import compare_models, explain_sample
 from inspector.model import load_model
-from inspector.model.train import TrainConfig, load_dataset, save_trained, train
+from inspector.dataset.store import load_dataset
+from inspector.model.train import TrainConfig, save_trained, train
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from cli_support import files, refused, run
 from finetune_support import write_pairs
 from inspector.model import load_model
 from inspector.model.finetune import FINETUNE_LR, head_prefix, start_model
-from inspector.model.train import TrainConfig, load_dataset, train
+from inspector.dataset.store import load_dataset
+from inspector.model.train import TrainConfig, train
 
 FOUR = ["good", "empty", "tilted", "double"]
 ONE_EPOCH = TrainConfig(epochs=1, batch=12, seed=5, device="cpu", patience=5, lr=FINETUNE_LR)

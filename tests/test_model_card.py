@@ -12,7 +12,8 @@ from finetune_support import write_pairs
 from inspector.model import ArchConfig, build_model, load_model, save_checkpoint
 from inspector.model.card import NOT_RECORDED, card_of, card_rows, format_card, model_card
 from inspector.model.finetune import parent_of
-from inspector.model.train import TrainConfig, load_dataset, save_trained, train
+from inspector.dataset.store import load_dataset
+from inspector.model.train import TrainConfig, save_trained, train
 from inspector.synth import CLASSES
 
 
@@ -114,7 +115,7 @@ def test_model_info_refuses_what_is_not_a_checkpoint(tmp_path, name):
     (tmp_path / "text.pt").write_text("a text file\n")
     (tmp_path / "folder").mkdir()
     r = run("model", "info", tmp_path / name)
-    refused(r, tmp_path / name, command="model")
+    refused(r, tmp_path / name, command="model info")
     assert r.stdout == ""
 
 

@@ -134,7 +134,7 @@ def compare_models_command(args: argparse.Namespace) -> int:
     from inspector.evaluation.model_compare import check_fits, compare_models
     from inspector.files import check_output_file, write_then_rename
     from inspector.model.checkpoint import load_model
-    from inspector.model.train import load_dataset
+    from inspector.dataset.store import load_dataset
 
     sheet = sheet_path(args)
     outputs = [Path(args.json)] if args.json else []

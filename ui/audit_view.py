@@ -15,11 +15,10 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ui.error_strip import ErrorStrip
 
-CLASS_COLOURS = {"correct": "#2e7d32", "missing": "#c62828", "skewed": "#ef6c00"}
 INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
 CURVE_PENS = (("a1", "#455a64", QtCore.Qt.PenStyle.SolidLine), ("a2", "#1565c0", QtCore.Qt.PenStyle.DashLine),
               ("a3", "#8e24aa", QtCore.Qt.PenStyle.DotLine))
@@ -260,15 +259,18 @@ class AuditView(QtWidgets.QWidget):
         self.table.setRowCount(0 if s is None else len(s.classes))
         if s is None:
             return
+        colours = s.class_set.colours()
         for row, c in enumerate(s.classes):
             shares = s.influence_shares(c)
-            values = [c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f} %", f"{s.m_n[c]:,}",
+            values = [f"{c} (OK)" if c == s.class_set.ok else c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f} %", f"{s.m_n[c]:,}",
                       "—" if not s.m_n[c] else f"{s.mean_m(c):+.3f}"]
             values += ["—" if shares[k] != shares[k] else f"{100 * shares[k]:.0f} %" for k in INFLUENCE_COLOURS]
             for col, v in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(v)
                 if col:
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                else:
+                    item.setForeground(QtGui.QColor(colours[c]))
                 self.table.setItem(row, col, item)
 
     def _draw(self, s) -> None:
@@ -277,8 +279,9 @@ class AuditView(QtWidgets.QWidget):
         self.plots.clear()
         if s is None:
             return
+        colours = s.class_set.colours()
         for col, c in enumerate(s.classes):
-            colour = CLASS_COLOURS.get(c, "#546e7a")
+            colour = colours[c]
             hist = self.plots.addPlot(row=0, col=col)
             _style(hist, f"m of {c} (n = {s.m_n[c]})")
             hist.plot(M_BINS, s.m_hist[c], stepMode="center", fillLevel=0, brush=pg.mkBrush(colour), pen=pg.mkPen(colour))

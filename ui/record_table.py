@@ -38,8 +38,6 @@ LABEL_NAMES = {i: v for i, v in enumerate(VERDICTS)}
 RERUN_NAMES = {0: "", 1: "agrees", 2: "DIFFERS", 3: "no images"}
 CHUNK = 8192
 RED = QtGui.QColor("#ffcdd2")
-GREEN = QtGui.QColor("#2e7d32")
-NOK_TEXT = QtGui.QColor("#b71c1c")
 
 
 @dataclass
@@ -80,6 +78,7 @@ class RecordTableModel(QtCore.QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.classes: tuple[str, ...] = ()
+        self.class_colours: list[QtGui.QColor] = []  # per class index: the log's ClassSet colour (OK green)
         self.cols: dict[str, np.ndarray] = empty_columns()
         self.labels = np.zeros(0, np.int8)
         self.comments: dict[int, str] = {}
@@ -92,7 +91,9 @@ class RecordTableModel(QtCore.QAbstractTableModel):
     # -- loading --------------------------------------------------------------------------------
     def load(self, reader, labels: dict) -> None:
         self.beginResetModel()
-        self.classes = tuple(reader.layout.classes)
+        class_set = reader.layout.class_set
+        self.classes = class_set.names
+        self.class_colours = [QtGui.QColor(class_set.colour(c)) for c in class_set.names]
         self.cols = read_scalars(reader, 0, len(reader))
         n = len(self.cols["m"])
         self.labels = np.full(n, LABEL_NONE, np.int8)
@@ -266,7 +267,7 @@ class RecordTableModel(QtCore.QAbstractTableModel):
                 return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             return None
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and name == "class":
-            return GREEN if self.classes[self.cols["predicted"][i]] == "correct" else NOK_TEXT
+            return self.class_colours[int(self.cols["predicted"][i])]
         if role == QtCore.Qt.ItemDataRole.BackgroundRole and self.rerun[i] == 2:
             return RED
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:

@@ -157,7 +157,7 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
         self.labels = LabelStore(path)
         self.model.load(reader, self._read_labels())
         t = self.model.cols["timestamp"]
-        self.filters.set_log(reader.layout.classes, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
+        self.filters.set_log(reader.layout.class_set, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
         self.model.set_filter(self.filters.current())
         self.detail.show_provenance(reader.attrs, str(path), len(reader))
         for b in (self.rerun_button, self.export_button, self.csv_button):
@@ -299,7 +299,7 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
             self.error_strip.show_error(str(exc))
             return
         self.current_record = record
-        frame = make_frame(rec, r.layout.classes, r.layout.p, record=record)
+        frame = make_frame(rec, r.layout.class_set, r.layout.p, record=record)
         label = self.model.label_of(record)
         self.detail.show_record(frame, stage_shapes=r.layout.stage_shapes, label=label)
         comment = self.model.comments.get(record, "")

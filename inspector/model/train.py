@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from inspector.classes import check_classes
+from inspector.classes import DEFAULT_OK_CLASS, check_classes
 from inspector.version import __version__
 from inspector.devices import resolve_device
 from inspector.errors import DatasetError, InspectorError
@@ -54,7 +54,7 @@ class Dataset:
     evidence: Optional[np.ndarray]
     sha256: str
     path: str
-    ok_class: str = "correct"  # which of `classes` means OK (the file's attribute `ok_class`)
+    ok_class: str = DEFAULT_OK_CLASS  # which of `classes` means OK (the file's attribute `ok_class`)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from cli_support import run  # noqa: E402
+from cli_support import refused, run  # noqa: E402
 from inspector.classes import OK_COLOUR, ClassSet  # noqa: E402
 from inspector.images import write_image  # noqa: E402
 from inspector.records import LabelStore, RecordReader  # noqa: E402
@@ -173,6 +173,13 @@ def test_the_audit_counts_the_four_classes_and_ok_by_good(flow, tmp_path):
     for c in CLASSES:
         assert f"<td>{c}</td>" in html
     assert f"OK ({OK}) {predicted.count(OK)}, NOK {PAIRS - predicted.count(OK)}" in r.stdout
+
+
+def test_the_study_refuses_a_model_the_simulated_truth_cannot_judge(flow, tmp_path):
+    for extra in ((), ("--explainers", "gradcam")):
+        r = run("study", "--model", flow["model"], "--out", tmp_path / "study", "--per-class", "1", *extra)
+        refused(r, flow["model"], "flash, good, short, void", "simulator", command="study")
+        assert not (tmp_path / "study").exists()
 
 
 def test_logs_with_another_ok_class_are_not_audited_together(flow, tmp_path):

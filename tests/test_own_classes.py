@@ -102,6 +102,24 @@ def test_the_model_and_the_log_carry_the_four_classes_and_good_as_ok(flow):
         assert f"{c} {predicted.count(c)}" in out, out
 
 
+def test_the_records_exported_say_ok_by_good(flow, tmp_path):
+    import csv
+
+    from inspector.evaluation.record_export import record_dict
+    from inspector.records import export_csv
+
+    log = tmp_path / "log.h5"
+    log.write_bytes(flow["log"].read_bytes())
+    LabelStore(log).add(0, "NOK", who="test", true_class="void")
+    with RecordReader(log) as reader:
+        export_csv(reader, tmp_path / "all.csv")
+        doc = record_dict(reader, 0)
+    rows = list(csv.DictReader(open(tmp_path / "all.csv")))
+    assert [r["verdict"] for r in rows] == ["OK" if c == OK else "NOK" for c in _predicted(log)]
+    assert {f"p_{c}" for c in CLASSES} <= set(rows[0]) and rows[0]["label_true_class"] == "void"
+    assert doc["ok_class"] == OK and doc["verdict"] == rows[0]["verdict"] and doc["label"]["true_class"] == "void"
+
+
 @pytest.fixture(scope="module")
 def context(flow):
     from ui.app_context import load_context

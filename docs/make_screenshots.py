@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         review.filters.reset()
         review.select_record(int(best))
         review.label_panel.comment.setText("confirmed: insert absent")
-        review.label_selected("NOK", "confirmed: insert absent")
+        review.label_selected("NOK", "confirmed: insert absent", "missing")
         settle(app, 0.4)
         window.grab().save(str(out / "review.png"))
 

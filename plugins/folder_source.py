@@ -1,15 +1,8 @@
 """Image pairs from a folder: files a rig wrote, or a folder the cameras are still writing into.
 
-Two files make a pair when their names match the two patterns and share the part
-the `*` stands for, the key: `a_cam1.png` and `a_cam2.png` are pair `a`. The
-patterns may hold one `*` and nothing else a glob would expand, so that a key
-names exactly one file per camera and an error can say which file is missing.
-A file both patterns match belongs to the more specific one (the longer fixed
-text), so `*.png` beside `*_ir.png` does not turn every IR image into a lone
-camera-1 image; on a tie it belongs to camera 1.
-
-Pairs come in natural order of the key, because cameras and scripts number
-files without leading zeros and `img10` must not come before `img2`.
+Two files make a pair by the rules of `inspector.pair_names` (one `*` per
+pattern, the key it stands for, the more specific pattern wins, natural order of
+the key), which `inspector dataset import` follows too.
 
 Without `watch` the folder is taken as finished: it is listed once at open, and
 the source ends once every pair found then has been handed out or reported.
@@ -42,43 +35,7 @@ from typing import Optional
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source, SourceError
 from inspector.errors import ImageError
 from inspector.images import read_image
-
-_DIGITS = re.compile(r"([0-9]+)")
-
-
-def natural_key(text: str) -> tuple:
-    """Sort key that orders the digit runs as numbers: "img2" < "img10"."""
-    parts = tuple(
-        (0, int(run), run) if i % 2 else (1, run.casefold())
-        for i, run in enumerate(_DIGITS.split(text))
-    )
-    return parts, text  # the raw text last, so that "A1" and "a1" still sort the same way every run
-
-
-class _Pattern:
-    """One camera's file pattern: fixed text before and after the single `*`."""
-
-    def __init__(self, pattern: str, option: str):
-        if pattern.count("*") != 1:
-            raise SourceError(f"source folder: {option}={pattern!r} needs exactly one '*' (it stands for the pair's key)")
-        if any(c in pattern for c in "?[]"):
-            raise SourceError(f"source folder: {option}={pattern!r}: only '*' is supported, not '?' or '[…]'")
-        if "/" in pattern or os.sep in pattern:
-            raise SourceError(f"source folder: {option}={pattern!r} is a file name pattern; put the folder in path")
-        self.text = pattern
-        self.prefix, self.suffix = pattern.split("*")
-        self.fixed = len(self.prefix) + len(self.suffix)
-
-    def key(self, name: str) -> Optional[str]:
-        if len(name) < self.fixed or not name.startswith(self.prefix) or not name.endswith(self.suffix):
-            return None
-        if name.startswith(".") and not self.prefix.startswith("."):
-            return None  # hidden files, as a shell glob would skip them (editors' and copiers' temporaries)
-        return name[len(self.prefix): len(name) - len(self.suffix)]
-
-    def name(self, key: str) -> str:
-        return f"{self.prefix}{key}{self.suffix}"
-
+from inspector.pair_names import PairPattern, camera_of, natural_key
 
 @dataclass
 class _Seen:
@@ -115,7 +72,7 @@ class FolderSource(Source):
         self.raw = o.raw
         if not o.path:
             raise SourceError("source folder: option path is required (the folder with the images)")
-        self._patterns = (_Pattern(o.cam1, "cam1"), _Pattern(o.cam2, "cam2"))
+        self._patterns = (PairPattern(o.cam1, "cam1", error=SourceError), PairPattern(o.cam2, "cam2", error=SourceError))
         if o.cam1 == o.cam2:
             raise SourceError(f"source folder: cam1 and cam2 are the same pattern {o.cam1!r}; no file could pair")
         if not o.poll > 0:
@@ -136,21 +93,13 @@ class FolderSource(Source):
         self._queue: deque[tuple[str, list[Optional[Path]]]] = deque()
 
     # -- listing ------------------------------------------------------------------------------
-    def _camera(self, name: str) -> Optional[tuple[int, str]]:
-        """(camera index, key) of a file name, or None when it is no camera's."""
-        hits = [(p.fixed, -cam, cam, key) for cam, p in enumerate(self._patterns) if (key := p.key(name)) is not None]
-        if not hits:
-            return None
-        _, _, cam, key = max(hits)  # the more specific pattern; on a tie camera 1
-        return cam, key
-
     def _list(self) -> dict[str, list[Optional[Path]]]:
         """The folder's camera files by key, without the keys already done."""
         found: dict[str, list[Optional[Path]]] = {}
         try:
             with os.scandir(self.folder) as entries:
                 for entry in entries:
-                    hit = self._camera(entry.name)
+                    hit = camera_of(self._patterns, entry.name)
                     if hit is None or hit[1] in self._done:
                         continue
                     try:

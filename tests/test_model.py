@@ -9,7 +9,8 @@ import torch
 import inspector
 from inspector.model import DEFAULT_MODEL_PATH, MVFN, ArchConfig, ModelError, SingleViewNet, load_model, save_checkpoint
 from inspector.model.evaluate import accuracy_report, predict
-from inspector.model.train import TrainConfig, augment, augment_pose, class_weights, load_dataset, train
+from inspector.dataset.store import load_dataset
+from inspector.model.train import TrainConfig, augment, augment_pose, class_weights, train
 from inspector.synth.dataset import write_dataset
 
 STAGE_SHAPES = [(8, 64, 64), (16, 32, 32), (32, 16, 16), (64, 8, 8)]

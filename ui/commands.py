@@ -85,8 +85,10 @@ GUI = Command(
 REVIEW = Command(
     help="open the review view of the desktop application on a log",
     description="Open a log in the review view: a table of its records (following new ones while it is "
-    "written) with sorting and filters, the detail of each record (views, eight heatmaps, curves, "
-    "probabilities, provenance), engineer labels, exports and re-runs with the current model.",
+    "written) with sorting and filters, most uncertain first (the margin between the two most likely "
+    "classes) to label what teaches the model most, the detail of each record (views, eight heatmaps, "
+    "curves, probabilities, provenance), engineer labels (OK / NOK / unsure or the true class, keys "
+    "O N U and 1-9), exports and re-runs with the current model.",
     add_arguments=_review_arguments,
     run=run_review,
 )

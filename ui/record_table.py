@@ -17,20 +17,24 @@ from typing import Optional, Sequence
 import numpy as np
 from PySide6 import QtCore, QtGui
 
+from inspector.classes import ClassSet
 from inspector.records.labels import VERDICTS
 from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 
-COLUMNS = ("#", "time", "cavity", "class", "P (%)", "m", "influence", "status", "label", "re-run")
+COLUMNS = ("#", "time", "cavity", "class", "P (%)", "margin", "m", "influence", "status", "label", "true class",
+           "re-run")
 TIPS = (
     "Record index in the log",
     "When the cameras fired (local time; the date is in the tooltip and the detail pane)",
     "Cavity id from the source",
     "Predicted class",
     "Probability of the predicted class",
+    "p(top 1) − p(top 2): how sure the model was; sort ascending to label the most uncertain records first",
     "Mean of a2 − a3 over p; negative: camera 1 had more influence (— where the curves were not computed)",
     "Which camera the decision rests on (|m| < 0.02: equal)",
     "ok, no-curves or bad-frame",
     "Engineer label (O / N / U in the review view)",
+    "The class the engineer says the record is (keys 1…9 in the review view)",
     "Result of the last re-run with the current model",
 )
 LABEL_NONE = -1
@@ -52,6 +56,17 @@ class RecordFilter:
     time_range: Optional[tuple[float, float]] = None
 
 
+def margins(probs: np.ndarray) -> np.ndarray:
+    """p(top 1) − p(top 2) per row of `probs` (N×C): small where the model hesitates between two classes,
+    the "margin" uncertainty of active learning (Scheffer, Decomain, Wrobel: "Active Hidden Markov Models
+    for Information Extraction"; Settles: "Active Learning Literature Survey")."""
+    c = probs.shape[1]
+    if c < 2:
+        return np.ones(len(probs), np.float32)
+    top = np.partition(probs, (c - 2, c - 1), axis=1)
+    return (top[:, c - 1] - top[:, c - 2]).astype(np.float32)
+
+
 def read_scalars(reader, start: int, stop: int) -> dict[str, np.ndarray]:
     """The table's columns for records [start, stop), chunk by chunk."""
     parts = []
@@ -60,6 +75,7 @@ def read_scalars(reader, start: int, stop: int) -> dict[str, np.ndarray]:
         s = reader.scalars(a, min(a + CHUNK, stop), names)
         probs = s.pop("probs")
         s["prob"] = np.take_along_axis(probs, s["predicted"].astype(np.int64)[:, None], axis=1)[:, 0]
+        s["margin"] = margins(probs)
         parts.append(s)
     if not parts:
         return empty_columns()
@@ -67,7 +83,8 @@ def read_scalars(reader, start: int, stop: int) -> dict[str, np.ndarray]:
 
 
 COLUMN_TYPES = {"predicted": np.uint8, "m": np.float32, "influence": np.uint8, "timestamp": np.float64,
-                "cavity_id": np.int32, "status": np.uint8, "has_images": np.bool_, "prob": np.float32}
+                "cavity_id": np.int32, "status": np.uint8, "has_images": np.bool_, "prob": np.float32,
+                "margin": np.float32}
 
 
 def empty_columns() -> dict[str, np.ndarray]:
@@ -79,8 +96,10 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         super().__init__(parent)
         self.classes: tuple[str, ...] = ()
         self.class_colours: list[QtGui.QColor] = []  # per class index: the log's ClassSet colour (OK green)
+        self.class_set: Optional[ClassSet] = None
         self.cols: dict[str, np.ndarray] = empty_columns()
         self.labels = np.zeros(0, np.int8)
+        self.true_class = np.zeros(0, np.int16)  # index into `classes`; LABEL_NONE where none was given
         self.comments: dict[int, str] = {}
         self.rerun = np.zeros(0, np.int8)
         self.filter = RecordFilter()
@@ -94,9 +113,11 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         class_set = reader.layout.class_set
         self.classes = class_set.names
         self.class_colours = [QtGui.QColor(class_set.colour(c)) for c in class_set.names]
+        self.class_set = class_set
         self.cols = read_scalars(reader, 0, len(reader))
         n = len(self.cols["m"])
         self.labels = np.full(n, LABEL_NONE, np.int8)
+        self.true_class = np.full(n, LABEL_NONE, np.int16)
         self.rerun = np.zeros(n, np.int8)
         self.set_labels(labels, notify=False)
         self.order = self._ordered(self._filtered())
@@ -106,6 +127,7 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         self.beginResetModel()
         self.cols = empty_columns()
         self.labels = np.zeros(0, np.int8)
+        self.true_class = np.zeros(0, np.int16)
         self.rerun = np.zeros(0, np.int8)
         self.order = np.zeros(0, np.int64)
         self.endResetModel()
@@ -124,6 +146,7 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         more = read_scalars(reader, old, new)
         self.cols = {k: np.concatenate([self.cols[k], more[k]]) for k in self.cols}
         self.labels = np.concatenate([self.labels, np.full(new - old, LABEL_NONE, np.int8)])
+        self.true_class = np.concatenate([self.true_class, np.full(new - old, LABEL_NONE, np.int16)])
         self.rerun = np.concatenate([self.rerun, np.zeros(new - old, np.int8)])
         order = self._ordered(self._filtered())
         shown = len(self.order)
@@ -139,24 +162,30 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         return new - old
 
     def set_labels(self, labels: dict, notify: bool = True) -> None:
-        """labels: record → Label (LabelStore.current())."""
+        """labels: record → Label (LabelStore.current()), their true classes checked by the caller."""
         self.labels[:] = LABEL_NONE
+        self.true_class[:] = LABEL_NONE
         self.comments = {}
         codes = {v: i for i, v in LABEL_NAMES.items()}
         for record, label in labels.items():
             if 0 <= record < len(self.labels):
                 self.labels[record] = codes.get(label.verdict, LABEL_NONE)
+                self.true_class[record] = self._class_code(label.true_class)
                 self.comments[record] = label.comment
         if notify and len(self.order):
             self._column_changed(COLUMNS.index("label"))
+            self._column_changed(COLUMNS.index("true class"))
 
-    def set_label(self, record: int, verdict: str, comment: str) -> None:
+    def set_label(self, record: int, verdict: str, comment: str, true_class: str = "") -> None:
         self.labels[record] = {v: i for i, v in LABEL_NAMES.items()}[verdict]
+        self.true_class[record] = self._class_code(true_class)
         self.comments[record] = comment
         row = self.row_of(record)
         if row is not None:
-            index = self.index(row, COLUMNS.index("label"))
-            self.dataChanged.emit(index, index)
+            self.dataChanged.emit(self.index(row, COLUMNS.index("label")), self.index(row, COLUMNS.index("true class")))
+
+    def _class_code(self, name: str) -> int:
+        return self.classes.index(name) if name in self.classes else LABEL_NONE
 
     def set_rerun(self, outcomes) -> None:
         for o in outcomes:
@@ -198,7 +227,7 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         return {
             "#": None, "time": c["timestamp"], "cavity": c["cavity_id"], "class": c["predicted"], "P (%)": c["prob"],
             "m": c["m"], "influence": c["influence"], "status": c["status"], "label": self.labels,
-            "re-run": self.rerun,
+            "re-run": self.rerun, "margin": c["margin"], "true class": self.true_class,
         }[name]
 
     def _ordered(self, rows: np.ndarray) -> np.ndarray:
@@ -240,6 +269,10 @@ class RecordTableModel(QtCore.QAbstractTableModel):
     def label_of(self, record: int) -> str:
         return LABEL_NAMES.get(int(self.labels[record]), "")
 
+    def true_class_of(self, record: int) -> str:
+        code = int(self.true_class[record])
+        return self.classes[code] if code != LABEL_NONE else ""
+
     # -- Qt's model interface -------------------------------------------------------------------
     def rowCount(self, parent=QtCore.QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.order)
@@ -263,11 +296,13 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
             return self._text(i, name)
         if role == QtCore.Qt.ItemDataRole.TextAlignmentRole:
-            if name in ("#", "cavity", "P (%)", "m"):
+            if name in ("#", "cavity", "P (%)", "margin", "m"):
                 return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             return None
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and name == "class":
             return self.class_colours[int(self.cols["predicted"][i])]
+        if role == QtCore.Qt.ItemDataRole.ForegroundRole and name == "true class" and self.true_class[i] != LABEL_NONE:
+            return self.class_colours[int(self.true_class[i])]
         if role == QtCore.Qt.ItemDataRole.BackgroundRole and self.rerun[i] == 2:
             return RED
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
@@ -290,6 +325,9 @@ class RecordTableModel(QtCore.QAbstractTableModel):
             return self.classes[c["predicted"][i]]
         if name == "P (%)":
             return f"{100 * float(c['prob'][i]):.1f}"
+        if name == "margin":
+            margin = float(c["margin"][i])
+            return "—" if math.isnan(margin) else f"{margin:.3f}"
         if name == "m":
             m = float(c["m"][i])
             return "—" if math.isnan(m) else f"{m:+.3f}"
@@ -301,6 +339,8 @@ class RecordTableModel(QtCore.QAbstractTableModel):
             return STATUS_CODES[code] if code < len(STATUS_CODES) else "?"
         if name == "label":
             return LABEL_NAMES.get(int(self.labels[i]), "")
+        if name == "true class":
+            return self.true_class_of(i)
         if name == "re-run":
             return RERUN_NAMES[int(self.rerun[i])]
         return ""

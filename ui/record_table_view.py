@@ -6,8 +6,8 @@ from PySide6 import QtCore, QtWidgets
 
 from ui.record_table import COLUMNS, RecordTableModel
 
-COLUMN_WIDTHS = {"#": 46, "time": 92, "cavity": 50, "class": 62, "P (%)": 48, "m": 56, "influence": 70,
-                 "status": 72, "label": 50, "re-run": 60}
+COLUMN_WIDTHS = {"#": 40, "time": 88, "cavity": 44, "class": 60, "P (%)": 46, "margin": 56, "m": 54,
+                 "influence": 66, "status": 66, "label": 44, "true class": 60, "re-run": 60}
 
 
 class RecordTableView(QtWidgets.QTableView):
@@ -27,7 +27,7 @@ class RecordTableView(QtWidgets.QTableView):
         self.setColumnHidden(COLUMNS.index("re-run"), True)  # shown once there is a re-run to show
         self.setSortingEnabled(True)
         self.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
-        self.setToolTip("↑/↓ move through the records; O / N / U label the selected ones")
+        self.setToolTip("↑/↓ move through the records in the shown order; O / N / U, or 1…9 for a class, label the selected ones")
 
     def show_rerun_column(self) -> None:
         self.setColumnHidden(COLUMNS.index("re-run"), False)

@@ -1,6 +1,6 @@
-"""The quality engineer's review: open a log (also while it is written), filter and sort its records,
-look at one in detail, label it, re-run it with the current model (`ui.review_rerun`), export it
-(`ui.review_exports`).
+"""The quality engineer's review: open a log (also while it is written), filter and sort its records
+(most uncertain first, to label what teaches the model most), look at one in detail, label it
+(`ui.review_labels`), re-run it with the current model (`ui.review_rerun`), export it (`ui.review_exports`).
 
 The table reads scalar fields only; a record's images and maps are read when it
 is selected. A growing log is followed by refreshing the reader once a second.
@@ -22,19 +22,20 @@ from ui.display_frame import make_frame
 from ui.error_strip import ErrorStrip
 from ui.explainer_chooser import ExplainerChooser
 from ui.filter_bar import FilterBar
-from ui.label_panel import SHORTCUTS, LabelPanel
+from ui.label_panel import CLASS_KEYS, SHORTCUTS, LabelPanel, label_text
 from ui.record_detail import RecordDetail
 from ui.refcount_guard import guard as guard_refcounts
-from ui.record_table import RecordFilter, RecordTableModel
+from ui.record_table import COLUMNS, RecordFilter, RecordTableModel
 from ui.record_table_view import RecordTableView
 from ui.rerun import RerunJob, RerunOutcome
 from ui.review_exports import RecordExports
+from ui.review_labels import ReviewLabels
 from ui.review_rerun import ReviewRerun
 
 FOLLOW_EVERY_MS = 1000
 
 
-class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
+class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
     status_message = QtCore.Signal(str)
     record_shown = QtCore.Signal(int)
     rerun_finished = QtCore.Signal(list)
@@ -64,6 +65,11 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
         open_button.setToolTip("Open an inspection log (.h5); one still being written is followed")
         open_button.clicked.connect(self.choose_log)
         bar.addWidget(open_button)
+        self.uncertain_first = QtWidgets.QCheckBox("Most uncertain first")
+        self.uncertain_first.setToolTip("Sort by the margin p(top 1) − p(top 2), smallest first, from the top: label "
+                                        "the records the model is least sure of first (↓: the next); with the filters")
+        self.uncertain_first.toggled.connect(self.sort_by_uncertainty)
+        bar.addWidget(self.uncertain_first)
         self.info = QtWidgets.QLabel("No log open")
         self.info.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.info.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -107,6 +113,7 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
         self.model = RecordTableModel(self)
         self.table = RecordTableView(self.model)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_changed)
         lcol.addWidget(self.table, 1)
         self.label_panel = LabelPanel()
         self.label_panel.labelled.connect(self._labelled)
@@ -116,12 +123,16 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
         split.addWidget(self.detail)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 5)
-        split.setSizes([560, 700])
+        split.setSizes([650, 630])
         col.addWidget(split, 1)
         for verdict, key in SHORTCUTS.items():
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self._label_shortcut(verdict))
+        for k in range(CLASS_KEYS):
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(str(k + 1)), self)
+            shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self._class_shortcut(k))
 
     # Slots return None: PySide6 6.12 drops a reference to a bool a Python slot returns.
     def _label_shortcut(self, verdict: str):
@@ -130,8 +141,14 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
 
         return give
 
-    def _labelled(self, verdict: str, comment: str) -> None:
-        self.label_selected(verdict, comment)
+    def _class_shortcut(self, index: int):
+        def give() -> None:
+            self.label_class(index)
+
+        return give
+
+    def _labelled(self, verdict: str, comment: str, true_class: str) -> None:
+        self.label_selected(verdict, comment, true_class)
 
     def _follow_tick(self) -> None:
         self.follow()
@@ -155,6 +172,7 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
             return False
         self.reader = reader
         self.labels = LabelStore(path)
+        self.label_panel.set_classes(reader.layout.class_set)
         self.model.load(reader, self._read_labels())
         t = self.model.cols["timestamp"]
         self.filters.set_log(reader.layout.class_set, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
@@ -183,6 +201,7 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
         self.reader = None
         self.labels = None
         self.current_record = None
+        self.label_panel.set_classes(None)
         self.model.clear()
         self.error_strip.clear()
         self.writer_note.hide()
@@ -203,13 +222,6 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
         self.detail.clear_record("No log open")
         self.info.setText("No log open")
         self.status_message.emit(message)
-
-    def _read_labels(self) -> dict:
-        try:
-            return self.labels.current()
-        except (RecordsError, OSError, UnicodeDecodeError) as exc:
-            self.error_strip.show_error(f"labels of this log cannot be read: {exc}")
-            return {}
 
     def _update_info(self) -> None:
         r = self.reader
@@ -269,6 +281,19 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
     def sort_by(self, column: str, descending: bool = False) -> None:
         self.table.sort_by(column, descending)
 
+    def sort_by_uncertainty(self, on: bool = True) -> None:
+        """Most uncertain first (ascending margin: Down then goes to the next most uncertain record), from
+        the first row; off: back to record order."""
+        self.sort_by("margin" if on else "#")
+        if on and self.model.rowCount():
+            self.select_row(0)
+
+    def _sort_changed(self, column: int, order) -> None:
+        # Mirrors the table's order (a header click may choose or leave the margin order) without re-sorting.
+        self.uncertain_first.blockSignals(True)
+        self.uncertain_first.setChecked(column == COLUMNS.index("margin") and order == QtCore.Qt.SortOrder.AscendingOrder)
+        self.uncertain_first.blockSignals(False)
+
     def select_row(self, row: int) -> None:
         self.table.select_row(row)
 
@@ -300,30 +325,10 @@ class ReviewView(RecordExports, ReviewRerun, QtWidgets.QWidget):
             return
         self.current_record = record
         frame = make_frame(rec, r.layout.class_set, r.layout.p, record=record)
-        label = self.model.label_of(record)
-        self.detail.show_record(frame, stage_shapes=r.layout.stage_shapes, label=label)
-        comment = self.model.comments.get(record, "")
-        self.label_panel.show_label(label, comment)
+        verdict, true_class = self.model.label_of(record), self.model.true_class_of(record)
+        self.detail.show_record(frame, stage_shapes=r.layout.stage_shapes, label=label_text(verdict, true_class))
+        self.label_panel.show_label(verdict, self.model.comments.get(record, ""), true_class)
         self.record_shown.emit(record)
-
-    # -- labels ---------------------------------------------------------------------------------
-    def label_selected(self, verdict: str, comment: str = "") -> list[int]:
-        """Save `verdict` (OK, NOK or unsure) with `comment` for the selected records."""
-        if self.labels is None:
-            return []
-        records = self.selected_records()
-        try:
-            for i in records:
-                self.labels.add(int(i), verdict, comment)
-                self.model.set_label(int(i), verdict, comment)
-        except (RecordsError, OSError) as exc:
-            self.error_strip.show_error(f"label not saved: {exc}")
-            return []
-        if self.current_record in records:
-            self.label_panel.show_label(verdict, comment)
-            self.show_record(self.current_record)
-        self.status_message.emit(f"labelled {len(records)} record(s) {verdict} in {self.labels.path.name}")
-        return records
 
     def shutdown(self) -> None:
         if self.job is not None:

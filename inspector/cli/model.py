@@ -24,7 +24,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inspector.model.mvfn import ArchConfig
-    from inspector.model.train import TrainConfig, check_split, load_dataset, save_trained, train
+    from inspector.dataset.store import load_dataset
+    from inspector.model.train import TrainConfig, check_split, save_trained, train
 
     out = Path(args.out)
     refuse_to_replace(out, args.overwrite)
@@ -59,7 +60,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from inspector.model.checkpoint import load_model
     from inspector.model.evaluate import accuracy_report, predict
-    from inspector.model.train import load_dataset
+    from inspector.dataset.store import load_dataset
 
     if args.json:  # refused before the work, not after it
         from inspector.files import check_output_file

@@ -12,7 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from inspector.version import __version__
-from inspector.cli import audit, bench, explain, grab, line, live, logs, model, plugins
+from inspector.cli import audit, bench, dataset, explain, grab, line, live, logs, model, plugins
 from inspector.cli.contributions import contributions
 from inspector.cli.options import (
     EXIT_BAD_INPUT,
@@ -24,10 +24,10 @@ from inspector.cli.options import (
 )
 from inspector.errors import InspectorError
 
-FAMILIES = (live, line, grab, model, explain, audit, plugins, logs, bench)
+FAMILIES = (live, line, grab, model, dataset, explain, audit, plugins, logs, bench)
 # The order `inspector --help` lists them in: the way through the tool, then upkeep. Contributed
 # commands not named here follow.
-ORDER = ("demo", "simulate", "cameras", "grab", "calibrate", "train", "evaluate", "explain", "study", "run", "audit", "gui", "review",
+ORDER = ("demo", "simulate", "cameras", "grab", "calibrate", "dataset", "train", "evaluate", "explain", "study", "run", "audit", "gui", "review",
          "plugins", "log", "bench")
 
 
@@ -76,7 +76,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # "log close", not just "log": the line names the command the user typed.
-    command = " ".join(v for v in (args.command, getattr(args, "log_command", None)) if v)
+    sub_command = getattr(args, "log_command", None) or getattr(args, "dataset_command", None)
+    command = " ".join(v for v in (args.command, sub_command) if v)
     try:
         return int(args.func(args) or 0)
     except InspectorError as exc:

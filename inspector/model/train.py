@@ -10,22 +10,19 @@ belongs to one camera is drawn for each view on its own: gain, offset, noise.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
-import h5py
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from inspector.classes import DEFAULT_OK_CLASS, check_classes
 from inspector.version import __version__
 from inspector.devices import resolve_device
+from inspector.dataset.store import Dataset
 from inspector.errors import DatasetError, InspectorError
 from inspector.model.checkpoint import save_checkpoint
 from inspector.model.evaluate import Report, accuracy_report, predict, to_tensor
@@ -46,18 +43,6 @@ class TrainConfig:
 
 
 @dataclass
-class Dataset:
-    view1: np.ndarray
-    view2: np.ndarray
-    labels: np.ndarray
-    classes: tuple[str, ...]
-    evidence: Optional[np.ndarray]
-    sha256: str
-    path: str
-    ok_class: str = DEFAULT_OK_CLASS  # which of `classes` means OK (the file's attribute `ok_class`)
-
-
-@dataclass
 class TrainResult:
     model: nn.Module
     report: Report  # on the validation split
@@ -65,56 +50,6 @@ class TrainResult:
     seconds: float = 0.0
     stopped_early: bool = False
     best_epoch: int = 0
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def load_dataset(path: str | Path) -> Dataset:
-    """A dataset file with `view1`, `view2` (N×H×W×3 uint8), `label` and the attribute `classes`."""
-    path = Path(path)
-    if path.is_dir():
-        raise DatasetError(f"{path}: is a folder, not a dataset file")
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such dataset file")
-    try:
-        with h5py.File(path, "r") as f:
-            missing = [k for k in ("view1", "view2", "label") if k not in f]
-            if missing or "classes" not in f.attrs:
-                what = ", ".join(missing + ([] if "classes" in f.attrs else ["attribute 'classes'"]))
-                raise DatasetError(f"{path}: not a training dataset (missing {what})")
-            v1, v2, labels = f["view1"], f["view2"], f["label"]
-            if v1.dtype != np.uint8 or v1.ndim != 4 or v1.shape[-1] != 3 or v1.shape != v2.shape:
-                raise DatasetError(
-                    f"{path}: view1 and view2 must both be N×H×W×3 uint8 (got {v1.shape} {v1.dtype}, "
-                    f"{v2.shape} {v2.dtype})"
-                )
-            if labels.shape != (v1.shape[0],):
-                raise DatasetError(f"{path}: label has shape {labels.shape}, expected ({v1.shape[0]},)")
-            classes = tuple(json.loads(f.attrs["classes"]))
-            ok_class = f.attrs.get("ok_class", None)
-            classes, ok_class = check_classes(classes, None if ok_class is None else str(ok_class), str(path))
-            data = Dataset(
-                view1=v1[()],
-                view2=v2[()],
-                labels=labels[()].astype(np.int64),
-                classes=classes,
-                evidence=f["evidence"][()].astype(str) if "evidence" in f else None,
-                sha256="",
-                path=str(path),
-                ok_class=ok_class,
-            )
-    except OSError as exc:
-        raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from None
-    if len(data.labels) and (data.labels.min() < 0 or data.labels.max() >= len(classes)):
-        raise DatasetError(f"{path}: labels outside 0..{len(classes) - 1}")
-    data.sha256 = file_sha256(path)
-    return data
 
 
 def min_per_class(val_split: float) -> int:

@@ -117,7 +117,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._slot = LatestFrames(self.config.slot or self.config.batch)
         self._records: queue.Queue = queue.Queue(self.config.write_queue)
-        self._stats = RunStats(per_class={c: 0 for c in model.classes})
+        self._stats = RunStats(per_class={c: 0 for c in model.classes}, ok_class=self.classes.ok)
         self._latency = LatencyMeans()
         self._lost = LostCameras()
         self._recent: collections.deque = collections.deque(maxlen=256)  # completion times

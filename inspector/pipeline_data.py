@@ -21,7 +21,7 @@ class PipelineError(InspectorError):
 
 @dataclass
 class PipelineConfig:
-    curves: str = "nok"  # which cavities get the masked-input curves: all, nok (not `correct`), none
+    curves: str = "nok"  # which cavities get the masked-input curves: all, nok (not the OK class), none
     batch: int = 8  # most pairs the model takes at once
     slot: int = 0  # capacity of the latest-frames slot; 0: the batch size
     keep_all: bool = False  # wait for room in the slot instead of dropping (for folders and files)

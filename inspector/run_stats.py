@@ -29,7 +29,8 @@ class RunStats:
     acquired: int = 0  # pairs the source delivered and the IPM accepted
     inspected: int = 0
     written: int = 0
-    per_class: dict = field(default_factory=dict)
+    per_class: dict = field(default_factory=dict)  # the model's classes, in its order → inspections predicted as it
+    ok_class: str = ""  # which of them is OK ("" before a model is known)
     dropped: int = 0  # pushed out of the slot, or discarded at stop
     source_dropped: int = 0  # lost inside the source (a live camera's or the line's own)
     bad_frames: int = 0
@@ -46,6 +47,14 @@ class RunStats:
     log_files: tuple = ()
     stopped: str = ""  # why the run ended, once it has
     last_error: str = ""
+
+    @property
+    def ok_count(self) -> int:
+        return self.per_class.get(self.ok_class, 0)
+
+    @property
+    def nok_count(self) -> int:
+        return sum(v for k, v in self.per_class.items() if k != self.ok_class)
 
     def latency_parts(self) -> list[str]:
         """"<stage> <ms>" for each stage with a mean, as the status line and the summary print them."""

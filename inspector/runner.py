@@ -96,6 +96,7 @@ def format_summary(stats, source: Source, out: Optional[Path] = None) -> list[st
     lines = [
         f"stopped: {stats.stopped or 'done'}",
         f"inspected {stats.inspected} in {stats.elapsed_s:.1f} s ({stats.throughput:.1f} pairs/s); "
+        + (f"OK ({stats.ok_class}) {stats.ok_count}, NOK {stats.nok_count}: " if stats.ok_class else "")
         + ", ".join(f"{k} {v}" for k, v in stats.per_class.items()),
         f"dropped {stats.dropped} in the pipeline, {c.dropped} in the source; bad frames {stats.bad_frames}; "
         f"source errors {stats.source_errors}; read timeouts {c.timeouts}; reconnects {c.reconnects}",

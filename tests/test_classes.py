@@ -2,6 +2,7 @@
 
 import pytest
 
+from inspector.acquisition import EndOfSource, FramePair, Source
 from inspector.classes import OK_COLOUR, ClassSet, check_classes, default_ok_class
 from inspector.errors import InspectorError
 from inspector.model.mvfn import ArchConfig, build_model
@@ -67,3 +68,54 @@ def test_a_label_may_name_the_true_class_and_old_labels_still_read(tmp_path):
     assert "OK means" in true_class_error("OK", "missing", classes, "correct")
     assert "NOK cannot" in true_class_error("NOK", "correct", classes, "correct")
     assert true_class_error("NOK", "missing", classes, "correct") == ""
+
+
+class ViewsSource(Source):
+    """Views already on the cavity plane, in the order given, then the end."""
+
+    name, raw = "views", False
+
+    def __init__(self, views):
+        super().__init__()
+        self.views = views
+
+    def _open(self):
+        self.i = 0
+
+    def _read(self, timeout):
+        if self.i >= len(self.views):
+            raise EndOfSource("all views read")
+        v1, v2 = self.views[self.i]
+        self.i += 1
+        return FramePair(v1, v2, cavity_id=0, frame_ids=(self.i, self.i))
+
+
+def test_with_ok_the_second_of_two_classes_views_and_curves_are_kept_for_nok_only(tmp_path):
+    """`--retention nok-images` and `--curves nok` ask the model's ClassSet: neither the name `correct` nor
+    the first class decides OK."""
+    import numpy as np
+    import torch
+
+    from inspector.pipeline import Pipeline, PipelineConfig
+    from inspector.records import RecordReader
+    from inspector.synth import generate
+
+    views = [(s.view1, s.view2) for s in generate(8, seed=3)]
+    torch.manual_seed(0)
+    model = build_model(ArchConfig(classes=("scrap", "fine"), ok_class="fine")).eval()
+    x1, x2 = (torch.from_numpy(np.stack([v[k] for v in views])).permute(0, 3, 1, 2).float() / 255 for k in (0, 1))
+    with torch.no_grad():
+        d = (lambda logits: logits[:, 1] - logits[:, 0])(model(x1, x2)).sort().values
+        # Half the pairs each way: the decision threshold between the two middle ones.
+        model.fusion.head.bias[1] -= float(d[3] + d[4]) / 2
+    log = tmp_path / "two.h5"
+    Pipeline(ViewsSource(views), model, out=log, retention="nok-images",
+             config=PipelineConfig(curves="nok", keep_all=True, batch=4)).run()
+    with RecordReader(log) as reader:
+        assert reader.layout.classes == ("scrap", "fine") and reader.layout.ok_class == "fine"
+        sc = reader.scalars(0, len(reader))
+        predicted = sc["predicted"].astype(int)
+        assert sorted(predicted) == [0] * 4 + [1] * 4
+        nok = predicted == 0
+        assert (sc["has_images"].astype(bool) == nok).all()
+        assert (np.isfinite(sc["m"]) == nok).all()

@@ -24,6 +24,13 @@ class AppContext:
     def classes(self) -> tuple[str, ...]:
         return tuple(self.model.classes)
 
+    @property
+    def class_set(self):
+        """The model's classes and which is OK (inspector.classes.ClassSet)."""
+        from inspector.classes import ClassSet
+
+        return ClassSet.of_model(self.model)
+
     def model_identity(self) -> str:
         sha = str(getattr(self.model, "sha256", ""))[:12] or "?"
         return f"{Path(self.model_file).name or 'model'} · {sha} · {self.device.type}"

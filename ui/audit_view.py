@@ -15,14 +15,15 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ui.error_strip import ErrorStrip
 
-CLASS_COLOURS = {"correct": "#2e7d32", "missing": "#c62828", "skewed": "#ef6c00"}
 INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
 CURVE_PENS = (("a1", "#455a64", QtCore.Qt.PenStyle.SolidLine), ("a2", "#1565c0", QtCore.Qt.PenStyle.DashLine),
               ("a3", "#8e24aa", QtCore.Qt.PenStyle.DotLine))
+PLOTS_PER_ROW = 4
+PLOT_ROW_PX, BAR_PX = 150, 24  # least heights of a row of per-class plots and of a class's influence bar
 SCHEDULERS = (("This process", "none"), ("Local Dask cluster", "local"), ("Existing cluster…", "address"))
 
 
@@ -126,7 +127,7 @@ class AuditView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setFixedHeight(26 + 3 * 22)  # a row per class; the plots get the rest
+        self.table.setFixedHeight(26 + 3 * 22)  # a row per class (set per audit); the plots get the rest
         # The curves' key sits above the plots: a legend box would cover curves that hug P = 1.
         self.key = QtWidgets.QLabel(
             "Curves: " + ", ".join(f"<span style='color:{colour}'><b>{name}</b> {mark}</span> {what}" for (name, colour, _), mark, what in zip(
@@ -146,7 +147,12 @@ class AuditView(QtWidgets.QWidget):
         right.addWidget(self.headline)
         right.addWidget(self.table)
         right.addWidget(self.key)
-        right.addWidget(self.plots, 1)
+        # Many classes need more height than the window has: the plots scroll then, each stays readable.
+        self.plots_scroll = QtWidgets.QScrollArea()
+        self.plots_scroll.setWidgetResizable(True)
+        self.plots_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.plots_scroll.setWidget(self.plots)
+        right.addWidget(self.plots_scroll, 1)
         self.disagreements_label = QtWidgets.QLabel("Records where the re-computed prediction differs")
         right.addWidget(self.disagreements_label)
         right.addWidget(self.disagreements)
@@ -260,15 +266,19 @@ class AuditView(QtWidgets.QWidget):
         self.table.setRowCount(0 if s is None else len(s.classes))
         if s is None:
             return
+        self.table.setFixedHeight(26 + min(max(3, len(s.classes)), 8) * 22)
+        colours = s.class_set.colours()
         for row, c in enumerate(s.classes):
             shares = s.influence_shares(c)
-            values = [c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f} %", f"{s.m_n[c]:,}",
+            values = [f"{c} (OK)" if c == s.class_set.ok else c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f} %", f"{s.m_n[c]:,}",
                       "—" if not s.m_n[c] else f"{s.mean_m(c):+.3f}"]
             values += ["—" if shares[k] != shares[k] else f"{100 * shares[k]:.0f} %" for k in INFLUENCE_COLOURS]
             for col, v in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(v)
                 if col:
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                else:
+                    item.setForeground(QtGui.QColor(colours[c]))
                 self.table.setItem(row, col, item)
 
     def _draw(self, s) -> None:
@@ -277,9 +287,12 @@ class AuditView(QtWidgets.QWidget):
         self.plots.clear()
         if s is None:
             return
-        for col, c in enumerate(s.classes):
-            colour = CLASS_COLOURS.get(c, "#546e7a")
-            hist = self.plots.addPlot(row=0, col=col)
+        colours = s.class_set.colours()
+        cols = min(len(s.classes), PLOTS_PER_ROW)  # more classes wrap: a histogram row and a curves row each
+        for i, c in enumerate(s.classes):
+            colour = colours[c]
+            row, col = 2 * (i // cols), i % cols
+            hist = self.plots.addPlot(row=row, col=col)
             _style(hist, f"m of {c} (n = {s.m_n[c]})")
             hist.plot(M_BINS, s.m_hist[c], stepMode="center", fillLevel=0, brush=pg.mkBrush(colour), pen=pg.mkPen(colour))
             hist.addItem(pg.LinearRegionItem((-0.02, 0.02), movable=False, brush=pg.mkBrush(0, 0, 0, 25),
@@ -287,7 +300,7 @@ class AuditView(QtWidgets.QWidget):
             hist.setLabel("bottom", "m (&lt; 0: camera 1, &gt; 0: camera 2)")
             hist.setLabel("left", "records")
             hist.setXRange(-1, 1, padding=0.02)
-            curves = self.plots.addPlot(row=1, col=col)
+            curves = self.plots.addPlot(row=row + 1, col=col)
             _style(curves, f"mean curves of {c}")
             mean = s.mean_curves(c)
             for (name, pen_colour, style), y in zip(CURVE_PENS, mean):
@@ -296,7 +309,8 @@ class AuditView(QtWidgets.QWidget):
             curves.setYRange(0, 1.02, padding=0)
             curves.setLabel("bottom", "occluded share p")
             curves.setLabel("left", "P(class)")
-        shares = self.plots.addPlot(row=2, col=0, colspan=len(s.classes))
+        last = 2 * (-(-len(s.classes) // cols))
+        shares = self.plots.addPlot(row=last, col=0, colspan=cols)
         _style(shares, "which camera the decisions rest on (% of records with curves)")
         left = np.zeros(len(s.classes))
         for k, colour in INFLUENCE_COLOURS.items():
@@ -310,11 +324,16 @@ class AuditView(QtWidgets.QWidget):
                     shares.addItem(label)
             left += w
         shares.getAxis("left").setTicks([list(enumerate(s.classes))])
+        # The axis does not widen for text ticks on its own: room for the longest class name.
+        widest = max(QtGui.QFontMetrics(self.font()).horizontalAdvance(c) for c in s.classes)
+        shares.getAxis("left").setWidth(widest + 14)
         shares.setXRange(0, 100, padding=0)
         shares.invertY(True)
         shares.setLabel("bottom", "share (%)")
-        for row, stretch in ((0, 3), (1, 3), (2, 2)):
-            self.plots.ci.layout.setRowStretchFactor(row, stretch)
+        for row in range(last):
+            self.plots.ci.layout.setRowStretchFactor(row, 3)
+        self.plots.ci.layout.setRowStretchFactor(last, max(2, len(s.classes) // 2))
+        self.plots.setMinimumHeight(PLOT_ROW_PX * last + 40 + BAR_PX * len(s.classes))
 
     def _fill_disagreements(self, s) -> None:
         rows = [] if s is None else s.disagreements

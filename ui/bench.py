@@ -100,9 +100,9 @@ def bench_review_open(n: int = 100_000, *, device: str = "cpu", context=None) ->
 
     ensure_application()
     context = context or load_context(device)
-    classes = tuple(context.model.classes)
+    classes = context.class_set.names
     stages = ((64, 64), (32, 32), (16, 16), (8, 8))
-    layout = Layout(classes=classes, view_shape=(128, 128, 3), stage_shapes=stages,
+    layout = Layout(classes=classes, ok_class=context.class_set.ok, view_shape=(128, 128, 3), stage_shapes=stages,
                     p=tuple(float(v) for v in np.round(np.linspace(0, 1, 11), 10)))
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as folder:

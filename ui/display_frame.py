@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from inspector.classes import ClassSet
 from ui.heatmap_display import blend, colorize, normalised_u8
-
-NOK_BORDER = np.array([198, 40, 40], np.uint8)
 
 
 @dataclass
@@ -40,7 +39,17 @@ class DisplayFrame:
     truth: Optional[str] = None
     latency_ms: float = math.nan
     record: Optional[int] = None  # index in a log, where the frame came from one
+    ok_class: str = ""  # which of `classes` is OK; "" for the default rule
     thumbnail: Optional[np.ndarray] = field(default=None, repr=False)
+
+    @property
+    def class_set(self) -> ClassSet:
+        return ClassSet.of(self.classes, self.ok_class or None)
+
+    @property
+    def colour(self) -> str:
+        """The predicted class's colour: green for OK, each NOK class its own."""
+        return self.class_set.colour(self.predicted_name)
 
     @property
     def predicted_name(self) -> str:
@@ -56,7 +65,7 @@ class DisplayFrame:
 
     @property
     def is_ok(self) -> bool:
-        return self.predicted_name == "correct"
+        return self.class_set.is_ok(self.predicted)
 
     @property
     def has_curves(self) -> bool:
@@ -65,7 +74,7 @@ class DisplayFrame:
 
 def make_frame(
     rec,
-    classes: Sequence[str],
+    classes: Union[ClassSet, Sequence[str]],
     p: Sequence[float],
     *,
     truth: Optional[str] = None,
@@ -73,8 +82,11 @@ def make_frame(
     record: Optional[int] = None,
     thumbnail_lut: Optional[np.ndarray] = None,
 ) -> DisplayFrame:
-    """An `Inspection` → `DisplayFrame`; with a lookup table also the gallery thumbnail."""
+    """An `Inspection` → `DisplayFrame`; with a lookup table also the gallery thumbnail. `classes`: the
+    model's or log's ClassSet (a plain sequence takes the default OK rule)."""
     from inspector.heatmaps import full_size_maps
+
+    class_set = classes if isinstance(classes, ClassSet) else ClassSet.of(classes)
 
     view1 = np.ascontiguousarray(rec.view1, np.uint8)
     view2 = np.ascontiguousarray(rec.view2, np.uint8)
@@ -88,7 +100,8 @@ def make_frame(
         view2=view2,
         heat=heat,
         probs=np.asarray(rec.probs, np.float32),
-        classes=tuple(classes),
+        classes=class_set.names,
+        ok_class=class_set.ok,
         predicted=int(rec.predicted),
         target=int(rec.target),
         p=grid,
@@ -110,7 +123,7 @@ def make_frame(
 
 
 def thumbnail(frame: DisplayFrame, lut: np.ndarray, opacity: float = 0.4, border: int = 2) -> np.ndarray:
-    """Both views side by side at half size with their stage-4 heatmap, framed in the NOK red."""
+    """Both views side by side at half size with their stage-4 heatmap, framed in the predicted class's colour."""
     halves = []
     for v, view in enumerate((frame.view1, frame.view2)):
         small = view[::2, ::2]
@@ -119,7 +132,7 @@ def thumbnail(frame: DisplayFrame, lut: np.ndarray, opacity: float = 0.4, border
     gap = np.full((halves[0].shape[0], 2, 3), 255, np.uint8)
     body = np.concatenate([halves[0], gap, halves[1]], axis=1)
     out = np.empty((body.shape[0] + 2 * border, body.shape[1] + 2 * border, 3), np.uint8)
-    out[:] = NOK_BORDER
+    out[:] = np.frombuffer(bytes.fromhex(frame.colour.lstrip("#")), np.uint8)
     out[border:-border, border:-border] = body
     return np.ascontiguousarray(out)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from inspector.classes import ClassSet
 from inspector.records.labels import VERDICTS
 from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 from ui.record_table import RecordFilter
@@ -74,12 +75,18 @@ class FilterBar(QtWidgets.QWidget):
         grid.addLayout(low, 1, 0, 1, 4)
         self._quiet = False
 
-    def set_log(self, classes: Sequence[str], t_min: Optional[float], t_max: Optional[float]) -> None:
+    def set_log(self, classes: Union[ClassSet, Sequence[str]], t_min: Optional[float], t_max: Optional[float]) -> None:
+        """The log's classes (its ClassSet; plain names take the default OK rule) and time span. The class
+        filter offers every OK or every NOK record, then each class with its colour."""
         self._quiet = True
+        class_set = classes if isinstance(classes, ClassSet) else ClassSet.of(classes)
         combo = self.combos["class"]
         combo.clear()
-        combo.addItem(ANY)
-        combo.addItems(list(classes))
+        combo.addItem(ANY)  # item data None: no class filter
+        combo.addItem(f"OK ({class_set.ok})", (class_set.ok,))
+        combo.addItem("NOK (all others)", class_set.nok)
+        for c in class_set.names:
+            combo.addItem(_swatch(class_set.colour(c)), c, (c,))
         if t_min is not None and t_max is not None:
             self.t_from.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_min)))
             self.t_to.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_max) + 1))
@@ -105,6 +112,8 @@ class FilterBar(QtWidgets.QWidget):
 
     def current(self) -> RecordFilter:
         pick = {k: (None if c.currentText() == ANY else (c.currentText(),)) for k, c in self.combos.items()}
+        data = self.combos["class"].currentData()  # the classes an entry stands for
+        pick["class"] = None if data is None else tuple(data)
         m_range = None
         lo, hi = _number(self.m_min.text()), _number(self.m_max.text())
         if lo is not None or hi is not None:
@@ -114,6 +123,12 @@ class FilterBar(QtWidgets.QWidget):
             time_range = (self.t_from.dateTime().toSecsSinceEpoch(), self.t_to.dateTime().toSecsSinceEpoch())
         return RecordFilter(classes=pick["class"], influence=pick["influence"], status=pick["status"],
                             labels=pick["label"], m_range=m_range, time_range=time_range)
+
+
+def _swatch(colour: str) -> QtGui.QIcon:
+    pix = QtGui.QPixmap(12, 12)
+    pix.fill(QtGui.QColor(colour))
+    return QtGui.QIcon(pix)
 
 
 def _number(text: str) -> Optional[float]:

@@ -16,6 +16,7 @@ from typing import Optional
 
 from PySide6 import QtCore
 
+from inspector.classes import ClassSet
 from ui.display_frame import DisplayFrame, make_frame
 from ui.heatmap_display import DEFAULT_COLORMAP, colormap_lut
 
@@ -24,9 +25,10 @@ class LiveRun(QtCore.QObject):
     waiting = QtCore.Signal()  # something new to take(); sent from the pipeline's threads
 
     def __init__(self, pipeline_factory, classes, p, *, gallery_size: int = 12, parent=None):
-        """pipeline_factory(on_result) → an unstarted Pipeline."""
+        """pipeline_factory(on_result) → an unstarted Pipeline; `classes` the model's ClassSet (a plain
+        sequence of names takes the default OK rule)."""
         super().__init__(parent)
-        self.classes = tuple(classes)
+        self.classes = classes if isinstance(classes, ClassSet) else ClassSet.of(classes)
         self.p = tuple(p)
         self.pipeline = pipeline_factory(self._on_result)
         self._lock = threading.Lock()
@@ -51,7 +53,7 @@ class LiveRun(QtCore.QObject):
 
     def _on_result(self, result) -> None:
         rec = result.inspection
-        nok = self.classes[rec.predicted] != "correct"
+        nok = not self.classes.is_ok(rec.predicted)
         try:
             frame = make_frame(rec, self.classes, self.p, truth=result.truth, latency_s=result.latency_s,
                                thumbnail_lut=self._lut if nok else None)

@@ -127,7 +127,7 @@ class OperatorView(QtWidgets.QWidget):
         self.back_button.hide()
         top.addWidget(self.back_button)
         main.addLayout(top)
-        self.counters = RunCounters(ctx.classes)
+        self.counters = RunCounters(ctx.class_set)
         main.addWidget(self.counters)
 
         mm = ctx.rig.grid.mm_per_px if ctx.rig is not None else None
@@ -205,7 +205,7 @@ class OperatorView(QtWidgets.QWidget):
                 return Pipeline(source, ctx.model, rig=ctx.rig, out=out, explainer=explainer,
                                 config=config, on_result=on_result)
 
-            live = LiveRun(factory, ctx.classes, p, parent=self)
+            live = LiveRun(factory, ctx.class_set, p, parent=self)
         except (InspectorError, OSError) as exc:
             self.error_strip.show_error(f"cannot start source {name}: {exc}")
             return False

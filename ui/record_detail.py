@@ -6,18 +6,18 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from inspector.classes import ClassSet
 from ui.curves_plot import CurvesPlot
 from ui.display_frame import DisplayFrame, format_m
 from ui.heatmap_grid import HeatmapGrid
 from ui.overlay_controls import OverlayControls
 from ui.rerun import M_TOL, PROB_TOL, RerunOutcome
-from ui.verdict_banner import NOK_COLOUR, OK_COLOUR
 
 
 def _row(key: str, value: str) -> str:
@@ -71,9 +71,12 @@ class ProbabilityBars(pg.PlotWidget):
         self.texts: list[pg.TextItem] = []
         self.values = []
 
-    def show_probs(self, classes: Sequence[str], probs: np.ndarray, predicted: int) -> None:
+    def show_probs(self, classes: Union[ClassSet, Sequence[str]], probs: np.ndarray, predicted: int) -> None:
+        """One bar per class in the class's colour (the ClassSet's), the predicted one full, the others pale."""
+        class_set = classes if isinstance(classes, ClassSet) else ClassSet.of(classes)
+        classes = class_set.names
         heights = 100.0 * np.asarray(probs, np.float64)
-        brushes = [OK_COLOUR if c == "correct" else NOK_COLOUR for c in classes]
+        brushes = [class_set.colour(c) for c in classes]
         brushes = [b if i == predicted else QtGui.QColor(b).lighter(170) for i, b in enumerate(brushes)]
         self.bars.setOpts(x=np.arange(len(classes)), height=heights, width=0.6, brushes=brushes, pen=None)
         item = self.getPlotItem()
@@ -194,10 +197,10 @@ class RecordDetail(QtWidgets.QWidget):
         self.header.setText(f"<b>record {frame.record} · {verdict} · {frame.predicted_name} "
                             f"{100 * frame.probability:.1f} %</b><br><span style='font-size:10pt'>"
                             + " · ".join(parts) + "</span>")
-        self._paint_header(OK_COLOUR if frame.is_ok else NOK_COLOUR)
+        self._paint_header(frame.colour)
         self.grid.show_frame(frame, stage_shapes)
         self.curves.show_frame(frame)
-        self.probs.show_probs(frame.classes, frame.probs, frame.predicted)
+        self.probs.show_probs(frame.class_set, frame.probs, frame.predicted)
 
     @property
     def header_text(self) -> str:

@@ -42,8 +42,6 @@ LABEL_NAMES = {i: v for i, v in enumerate(VERDICTS)}
 RERUN_NAMES = {0: "", 1: "agrees", 2: "DIFFERS", 3: "no images"}
 CHUNK = 8192
 RED = QtGui.QColor("#ffcdd2")
-GREEN = QtGui.QColor("#2e7d32")
-NOK_TEXT = QtGui.QColor("#b71c1c")
 
 
 @dataclass
@@ -97,6 +95,7 @@ class RecordTableModel(QtCore.QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.classes: tuple[str, ...] = ()
+        self.class_colours: list[QtGui.QColor] = []  # per class index: the log's ClassSet colour (OK green)
         self.class_set: Optional[ClassSet] = None
         self.cols: dict[str, np.ndarray] = empty_columns()
         self.labels = np.zeros(0, np.int8)
@@ -111,8 +110,10 @@ class RecordTableModel(QtCore.QAbstractTableModel):
     # -- loading --------------------------------------------------------------------------------
     def load(self, reader, labels: dict) -> None:
         self.beginResetModel()
-        self.classes = tuple(reader.layout.classes)
-        self.class_set = reader.layout.class_set
+        class_set = reader.layout.class_set
+        self.classes = class_set.names
+        self.class_colours = [QtGui.QColor(class_set.colour(c)) for c in class_set.names]
+        self.class_set = class_set
         self.cols = read_scalars(reader, 0, len(reader))
         n = len(self.cols["m"])
         self.labels = np.full(n, LABEL_NONE, np.int8)
@@ -299,9 +300,9 @@ class RecordTableModel(QtCore.QAbstractTableModel):
                 return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             return None
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and name == "class":
-            return GREEN if self.classes[self.cols["predicted"][i]] == "correct" else NOK_TEXT
+            return self.class_colours[int(self.cols["predicted"][i])]
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and name == "true class" and self.true_class[i] != LABEL_NONE:
-            return QtGui.QColor(self.class_set.colour(self.classes[self.true_class[i]]))
+            return self.class_colours[int(self.true_class[i])]
         if role == QtCore.Qt.ItemDataRole.BackgroundRole and self.rerun[i] == 2:
             return RED
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:

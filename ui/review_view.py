@@ -175,7 +175,7 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
         self.label_panel.set_classes(reader.layout.class_set)
         self.model.load(reader, self._read_labels())
         t = self.model.cols["timestamp"]
-        self.filters.set_log(reader.layout.classes, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
+        self.filters.set_log(reader.layout.class_set, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
         self.model.set_filter(self.filters.current())
         card, title = provenance_card(self.context.model if self.context is not None else None, reader.attrs)
         self.detail.show_provenance(reader.attrs, str(path), len(reader), card, title)
@@ -325,7 +325,7 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
             self.error_strip.show_error(str(exc))
             return
         self.current_record = record
-        frame = make_frame(rec, r.layout.classes, r.layout.p, record=record)
+        frame = make_frame(rec, r.layout.class_set, r.layout.p, record=record)
         verdict, true_class = self.model.label_of(record), self.model.true_class_of(record)
         self.detail.show_record(frame, stage_shapes=r.layout.stage_shapes, label=label_text(verdict, true_class))
         self.label_panel.show_label(verdict, self.model.comments.get(record, ""), true_class)

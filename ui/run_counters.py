@@ -6,11 +6,12 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
+from inspector.classes import ClassSet
 from inspector.run_stats import stage_label
 
 TILES = (
     ("inspected", "inspected", "Cavities classified and explained in this run"),
-    ("yield", "yield", "Share of inspected cavities judged correct"),
+    ("yield", "yield", "Share of inspected cavities judged OK"),
     ("throughput", "throughput", "Pairs inspected per second over the last 5 s"),
     ("latency", "latency", "Mean time per pair over the last 100, from the source's delivery to the end of "
                            "its explanation (waiting for the model, model, explanation)"),
@@ -22,22 +23,41 @@ TILES = (
     ("elapsed", "running", "Time since the source opened"),
 )
 WARN = "color: #c62828;"
+CLASSES_INLINE = 4
 
 
 class RunCounters(QtWidgets.QFrame):
     def __init__(self, classes, parent=None):
+        """`classes`: the model's ClassSet (plain names take the default OK rule). One tile per class,
+        its count in the class's colour; yield is the OK class's share."""
         super().__init__(parent)
         self.setObjectName("counters")
         self.setStyleSheet("#counters { background: #f5f5f5; border: 1px solid #d0d0d0; border-radius: 3px; }")
-        self.classes = tuple(classes)
-        row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 2)
+        self.class_set = classes if isinstance(classes, ClassSet) else ClassSet.of(classes)
+        self.classes = self.class_set.names
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(6, 2, 6, 2)
+        outer.setSpacing(0)
+        row = QtWidgets.QHBoxLayout()
         row.setSpacing(4)
+        outer.addLayout(row)
         self.values: dict[str, QtWidgets.QLabel] = {}
         self.names: dict[str, QtWidgets.QLabel] = {}
-        tiles = list(TILES[:2]) + [(f"class:{c}", c, f"Cavities classified {c} (share of inspected)")
-                                   for c in self.classes] + list(TILES[2:])
-        for key, title, tip in tiles:
+        ok = self.class_set.ok
+        class_tiles = [(f"class:{c}", c, f"Cavities classified {c} (share of inspected): "
+                        + ("OK" if c == ok else "NOK")) for c in self.classes]
+        tiles = list(TILES[:2]) + list(TILES[2:])
+        # Up to CLASSES_INLINE classes sit among the run's tiles; more get a row of their own, so the strip
+        # keeps its width whatever the count.
+        inline = len(class_tiles) <= CLASSES_INLINE
+        if inline:
+            tiles[2:2] = class_tiles
+        else:
+            class_row = QtWidgets.QHBoxLayout()
+            class_row.setSpacing(4)
+            outer.addLayout(class_row)
+        for key, title, tip in tiles + ([] if inline else class_tiles):
+            target = row if inline or not key.startswith("class:") else class_row
             tile = QtWidgets.QWidget()
             tile.setToolTip(tip)
             col = QtWidgets.QVBoxLayout(tile)
@@ -54,9 +74,12 @@ class RunCounters(QtWidgets.QFrame):
             name.setStyleSheet("color: #555555;")
             col.addWidget(value)
             col.addWidget(name)
-            row.addWidget(tile, 1)
+            target.addWidget(tile, 1)
             self.values[key] = value
             self.names[key] = name
+            if key.startswith("class:"):
+                value.setStyleSheet(f"color: {self.class_set.colour(title)};")
+        self.values["yield"].parentWidget().setToolTip(f"Share of inspected cavities judged OK (class {ok})")
 
     def text(self, key: str) -> str:
         return self.values[key].text()
@@ -68,8 +91,8 @@ class RunCounters(QtWidgets.QFrame):
             n = s.per_class.get(c, 0)
             v[f"class:{c}"].setText(f"{n}")
             self.names[f"class:{c}"].setText(f"{c} {100 * n / s.inspected:.0f} %" if s.inspected else c)
-        correct = s.per_class.get("correct")
-        v["yield"].setText(f"{100 * correct / s.inspected:.1f} %" if s.inspected and correct is not None else "—")
+        ok = s.per_class.get(self.class_set.ok)
+        v["yield"].setText(f"{100 * ok / s.inspected:.1f} %" if s.inspected and ok is not None else "—")
         v["throughput"].setText(f"{s.recent_throughput:.1f} pairs/s")
         parts = [s.latency_ms.get(k, math.nan) for k in ("acquire", "model", "explain")]
         known = [x for x in parts if not math.isnan(x)]

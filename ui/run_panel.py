@@ -37,7 +37,7 @@ class RunPanel(QtWidgets.QGroupBox):
         self.curves.addItems(CURVE_POLICIES)
         self.curves.setCurrentText("nok")
         self.curves.setToolTip("Which cavities get the masked-input curves and m (the costly part):\n"
-                               "all, nok (only those not judged correct) or none")
+                               "all, nok (only those not judged OK, i.e. predicted other than the model's OK class) or none")
         form.addRow("curves", self.curves)
         self.explainer = ExplainerChooser(ctx.registry)
         form.addRow("explainer", self.explainer)

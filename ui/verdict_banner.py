@@ -9,8 +9,10 @@ from PySide6 import QtCore, QtWidgets
 
 from ui.display_frame import DisplayFrame
 
-OK_COLOUR, NOK_COLOUR, IDLE_COLOUR = "#2e7d32", "#c62828", "#546e7a"
-LOST_COLOUR = NOK_COLOUR  # a line that inspects nothing is as urgent as a bad part
+from inspector.classes import NOK_COLOURS
+
+IDLE_COLOUR = "#546e7a"
+LOST_COLOUR = NOK_COLOURS[0]  # a line that inspects nothing is as urgent as a bad part
 
 
 class VerdictBanner(QtWidgets.QFrame):
@@ -67,8 +69,9 @@ class VerdictBanner(QtWidgets.QFrame):
         self.setToolTip(f"{self.verdict.text()}\n{self.detail.text()}")
 
     def show_frame(self, frame: DisplayFrame, *, source: str = "live") -> None:
+        """OK or NOK as the model's ClassSet says, on the predicted class's colour (green for OK)."""
         ok = frame.is_ok
-        self._paint(OK_COLOUR if ok else NOK_COLOUR)
+        self._paint(frame.colour)
         self.state = "OK" if ok else "NOK"
         self.verdict.setText(f"{'OK' if ok else 'NOK'} · {frame.predicted_name} {100 * frame.probability:.1f} %")
         if frame.has_curves:

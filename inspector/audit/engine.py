@@ -212,8 +212,11 @@ def result_dict(result: AuditResult) -> dict:
     out.update({
         "records": s.records,
         "classes": list(s.classes),
+        "ok_class": s.ok_class,
         "p": list(s.p),
         "per_class": s.per_class,
+        "ok": s.ok_records,
+        "nok": s.nok_records,
         "status": s.status,
         "m": {c: {"mean": _num(s.mean_m(c)), "with_curves": s.m_n[c],
                   "histogram": {"edges": [float(v) for v in M_BINS], "counts": s.m_hist[c].tolist()}}

@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 from inspector.audit.engine import AuditResult, result_dict
 from inspector.audit.tasks import M_BINS, AuditError
 
-CLASS_COLOURS = {"correct": "#2e7d32", "missing": "#c62828", "skewed": "#ef6c00"}
 INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
 CURVE_STYLES = (("a1", "#455a64", "-"), ("a2", "#1565c0", "--"), ("a3", "#8e24aa", ":"))
 
@@ -28,26 +27,37 @@ def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def _colour(c: str, i: int) -> str:
-    return CLASS_COLOURS.get(c, f"C{i}")
+PANELS_PER_ROW = 4  # one panel per class; more classes wrap onto further rows
+
+
+def _class_panels(n: int):
+    """A figure with one panel per class, at most PANELS_PER_ROW a row; the panels left over are hidden."""
+    cols = min(n, PANELS_PER_ROW)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(3.4 * cols, 2.9 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n], axes[::cols]
 
 
 def figure_m_histograms(s, path: Path) -> None:
-    fig = Figure(figsize=(3.4 * len(s.classes), 2.9), layout="constrained")
-    axes = fig.subplots(1, len(s.classes), sharey=False, squeeze=False)[0]
+    fig, axes, first = _class_panels(len(s.classes))
     centres = (M_BINS[:-1] + M_BINS[1:]) / 2
-    for i, (ax, c) in enumerate(zip(axes, s.classes)):
-        ax.bar(centres, s.m_hist[c], width=np.diff(M_BINS), color=_colour(c, i), edgecolor="white", linewidth=0.4)
+    colours = s.class_set.colours()
+    for ax, c in zip(axes, s.classes):
+        ax.bar(centres, s.m_hist[c], width=np.diff(M_BINS), color=colours[c], edgecolor="white", linewidth=0.4)
         ax.axvspan(-0.02, 0.02, color="#bdbdbd", alpha=0.5, lw=0)
         ax.set_title(f"{c} (n = {s.m_n[c]})")
         ax.set_xlabel("m  (< 0: camera 1, > 0: camera 2)")
         ax.set_xlim(-1, 1)
-    axes[0].set_ylabel("records")
+    for ax in first:
+        ax.set_ylabel("records")
     _save(fig, path)
 
 
 def figure_influence(s, path: Path) -> None:
-    fig = Figure(figsize=(6.4, 2.8), layout="constrained")
+    fig = Figure(figsize=(6.4, 1.6 + 0.4 * len(s.classes)), layout="constrained")
     ax = fig.subplots()
     left = np.zeros(len(s.classes))
     for k, colour in INFLUENCE_COLOURS.items():
@@ -65,8 +75,7 @@ def figure_influence(s, path: Path) -> None:
 
 
 def figure_mean_curves(s, path: Path) -> None:
-    fig = Figure(figsize=(3.4 * len(s.classes), 2.9), layout="constrained")
-    axes = fig.subplots(1, len(s.classes), squeeze=False)[0]
+    fig, axes, first = _class_panels(len(s.classes))
     p = np.array(s.p)
     for ax, c in zip(axes, s.classes):
         curves = s.mean_curves(c)
@@ -76,7 +85,8 @@ def figure_mean_curves(s, path: Path) -> None:
         ax.set_title(f"{c}: mean m {s.mean_m(c):+.3f}" if s.m_n[c] else f"{c}: no curves")
         ax.set_xlabel("occluded share p")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("P(class)")
+    for ax in first:
+        ax.set_ylabel("P(class)")
     axes[-1].legend(loc="lower left", fontsize=8)
     _save(fig, path)
 
@@ -127,7 +137,9 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
             rows.append((c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f}%",
                          s.m_n[c], "—" if not s.m_n[c] else f"{s.mean_m(c):+.3f}",
                          *("—" if sh[k] != sh[k] else f"{100 * sh[k]:.0f}%" for k in INFLUENCE_COLOURS)))
-        parts.append("<h2>Per class</h2>" + _table(
+        ok = s.class_set.ok
+        parts.append(f"<h2>Per class</h2><p>OK (class {html.escape(ok)}): <b>{s.ok_records:,}</b> · "
+                     f"NOK ({html.escape(', '.join(s.class_set.nok))}): <b>{s.nok_records:,}</b></p>" + _table(
             ("class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal"), rows))
         figure_m_histograms(s, folder / "figures" / "m_histograms.png")
         figure_influence(s, folder / "figures" / "influence.png")

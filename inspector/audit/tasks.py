@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from inspector.classes import ClassSet
 from inspector.errors import InspectorError
 from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 
@@ -56,6 +57,7 @@ class Summary:
 
     classes: tuple[str, ...]
     p: tuple[float, ...]
+    ok_class: str = ""  # the logs' OK class: the verdict OK/NOK and the labels' agreement follow it
     records: int = 0
     per_class: dict = field(default_factory=dict)  # class → records predicted as it
     m_hist: dict = field(default_factory=dict)  # class → counts over M_BINS (records with curves)
@@ -65,15 +67,15 @@ class Summary:
     curve_sum: dict = field(default_factory=dict)  # class → (3, P) sum of curves
     status: dict = field(default_factory=dict)
     labelled: int = 0  # records with an OK or NOK engineer label
-    label_agree: int = 0  # … whose verdict (correct = OK) the label confirms
+    label_agree: int = 0  # … whose verdict (OK: predicted as the OK class) the label confirms
     label_confusion: dict = field(default_factory=dict)  # "predicted OK/NOK|label OK/NOK" → count
     compared: int = 0  # records re-run and compared with the stored result
     not_rerunnable: int = 0  # records whose views were not kept
     disagreements: list = field(default_factory=list)
 
     @classmethod
-    def empty(cls, classes, p) -> "Summary":
-        s = cls(tuple(classes), tuple(float(v) for v in p))
+    def empty(cls, classes, p, ok_class: Optional[str] = None) -> "Summary":
+        s = cls(tuple(classes), tuple(float(v) for v in p), ClassSet.of(classes, ok_class).ok)
         for c in s.classes:
             s.per_class[c] = 0
             s.m_hist[c] = np.zeros(len(M_BINS) - 1, np.int64)
@@ -86,6 +88,10 @@ class Summary:
         if other.classes != self.classes or other.p != self.p:
             raise AuditError(
                 f"logs disagree on classes {other.classes} vs {self.classes} or the p grid; audit them apart"
+            )
+        if other.ok_class != self.ok_class:
+            raise AuditError(
+                f"logs disagree on the OK class ({other.ok_class!r} vs {self.ok_class!r}); audit them apart"
             )
         self.records += other.records
         for c in self.classes:
@@ -108,6 +114,19 @@ class Summary:
         return self
 
     # -- the figures the report shows ---------------------------------------------------------
+    @property
+    def class_set(self) -> ClassSet:
+        return ClassSet.of(self.classes, self.ok_class or None)
+
+    @property
+    def ok_records(self) -> int:
+        """Records predicted as the OK class."""
+        return self.per_class.get(self.class_set.ok, 0)
+
+    @property
+    def nok_records(self) -> int:
+        return self.records - self.ok_records
+
     def mean_m(self, c: str) -> float:
         return self.m_sum[c] / self.m_n[c] if self.m_n[c] else float("nan")
 
@@ -200,12 +219,6 @@ def plan(
     return tasks, infos
 
 
-def _verdict_ok(classes, predicted: np.ndarray) -> np.ndarray:
-    """A prediction as the engineer's OK/NOK: OK is `correct`."""
-    ok = classes.index("correct") if "correct" in classes else -1
-    return predicted == ok
-
-
 def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[Callable[[int], None]] = None) -> Summary:
     """Summarise one record range. `models` caches loaded models by (path, device) across tasks of one
     process (a Dask worker keeps one in its plugin); `progress` gets the records done so far."""
@@ -213,7 +226,7 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
 
     with RecordReader(task.path) as r:
         classes, p = r.layout.classes, r.layout.p
-        s = Summary.empty(classes, p)
+        s = Summary.empty(classes, p, r.layout.class_set.ok)
         sc = r.scalars(task.start, task.stop)
         n = task.stop - task.start
         predicted = sc["predicted"].astype(np.int64)
@@ -250,7 +263,7 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
             if count:
                 s.status[name] = count
         labels = LabelStore(task.path).current()
-        ok = _verdict_ok(classes, predicted)
+        ok = predicted == r.layout.class_set.ok_index  # the verdict as the engineer's OK/NOK
         for i, label in labels.items():
             if task.start <= i < task.stop and label.verdict in ("OK", "NOK"):
                 said_ok = label.verdict == "OK"

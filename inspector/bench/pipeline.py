@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from inspector.bench.table import Row, rss_mb
+from inspector.classes import ClassSet
 
 
 def hook_count(model: torch.nn.Module) -> int:
@@ -64,7 +65,7 @@ def bench_pipeline(device=None, n: int = 400, batch: int = 8) -> list[Row]:
     model = inspector.load_model(device=device)
     rig = load_default_rig()
     v1, v2 = _views(48)
-    correct = list(model.classes).index("correct")
+    ok = ClassSet.of_model(model).ok_index
 
     # Bare model: prediction only, batched as the pipeline batches, under inference_mode.
     x1 = torch.from_numpy(v1).permute(0, 3, 1, 2).float().div(255).to(device)
@@ -82,9 +83,9 @@ def bench_pipeline(device=None, n: int = 400, batch: int = 8) -> list[Row]:
             rates.append(reps * len(v1) / (time.perf_counter() - t0))
         bare = max(rates)
 
-    # The explainer alone, as the pipeline calls it: eight maps for all, curves for non-correct.
+    # The explainer alone, as the pipeline calls it: eight maps for all, curves for NOK.
     ex = GradCAM(model, device=device)
-    nok = lambda probs: probs.argmax(1) != correct  # noqa: E731
+    nok = lambda probs: probs.argmax(1) != ok  # noqa: E731
     ex.explain_batch(v1[:batch], v2[:batch], curves=nok, batch=batch)
     t0 = time.perf_counter()
     done = 0
@@ -100,7 +101,7 @@ def bench_pipeline(device=None, n: int = 400, batch: int = 8) -> list[Row]:
     lat = stats.latency_ms
     return [
         Row("pipeline", "bare model (prediction only)", bare, "pairs/s", f"batches of {batch}, {device.type}"),
-        Row("pipeline", "explainer: prediction + 8 maps + curves for non-correct", explained, "pairs/s",
+        Row("pipeline", "explainer: prediction + 8 maps + curves for NOK", explained, "pairs/s",
             "no IPM, no log"),
         Row("pipeline", "pipeline: source + IPM + explainer + log, keep-all", piped, "pairs/s",
             f"{stats.inspected} pairs, written {stats.written}; target ≥ 15"),

@@ -48,6 +48,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     s = result.summary
     print(f"{s.records} records from {sum(1 for i in result.logs if not i.skipped)} logs ({result.mode}) in "
           f"{result.seconds:.1f} s, {result.records_per_s:.0f} records/s on {result.workers} worker(s)")
+    print(f"  OK ({s.ok_class}) {s.ok_records}, NOK {s.nok_records}")
     for c in s.classes:
         shares = s.influence_shares(c)
         text = ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items() if v == v)

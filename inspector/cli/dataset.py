@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from inspector.classes import DEFAULT_OK_CLASS
 from inspector.cli.options import add_command, add_overwrite, add_quiet, seed
 from inspector.errors import DatasetError
 
@@ -171,7 +172,7 @@ def add_dataset(sub) -> None:
     p.add_argument("--cam1", default="*_cam1.png", help="camera 1 file pattern; the '*' is the pair's key")
     p.add_argument("--cam2", default="*_cam2.png", help="camera 2 file pattern; the '*' is the pair's key")
     p.add_argument("--rig", help="rig file: the images are raw camera images to map through it")
-    p.add_argument("--ok-class", default="correct", help="the class folder whose parts are OK")
+    p.add_argument("--ok-class", default=DEFAULT_OK_CLASS, help="the class folder whose parts are OK")
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
     p.set_defaults(func=cmd_import)

@@ -62,6 +62,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from inspector.evaluation.study import format_table, run_study, write_study
     from inspector.model.checkpoint import load_model
     from inspector.plugins import PluginRegistry
+    from inspector.synth.scene import require_simulated_classes
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -70,6 +71,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     if args.explainers:
         return _compare_explainers(args, out, registry)
     model = load_model(args.model, args.device)
+    require_simulated_classes(model.classes, f"{args.model or 'the shipped model'}")
     per_class = args.per_class or 100
     with tqdm(total=3 * per_class, unit="pair", desc=f"study ({args.explainer})", disable=args.quiet) as bar:
         result = run_study(model, per_class, seed=args.seed, hidden_share=args.hidden_share,
@@ -89,9 +91,11 @@ def _compare_explainers(args: argparse.Namespace, out: Path, registry) -> int:
     )
     from inspector.explain.explainers import parse_explainers
     from inspector.model.checkpoint import load_model
+    from inspector.synth.scene import require_simulated_classes
 
     names = parse_explainers(args.explainers, registry)
     model = load_model(args.model, args.device)
+    require_simulated_classes(model.classes, f"{args.model or 'the shipped model'}")
     per_class = args.per_class or DEFAULT_PER_CLASS
     with tqdm(total=3 * per_class * len(names), unit="pair", desc="compare", disable=args.quiet) as bar:
         finished: dict[str, int] = {}

@@ -133,9 +133,9 @@ def add_run(sub) -> None:
                    help="log to create (.h5), or an existing folder to write rotating logs into")
     p.add_argument("--rotate", type=positive_int, help="with a folder --out: records per log file")
     p.add_argument("--retention", default="all", choices=["all", "nok-images"],
-                   help="keep the views of every record, or only of cavities not judged correct")
+                   help="keep the views of every record, or only of cavities not judged OK (not the model's OK class)")
     p.add_argument("--curves", default="nok", choices=["all", "nok", "none"],
-                   help="masked-input curves for every cavity, for those not judged correct, or none")
+                   help="masked-input curves for every cavity, for those not judged OK (not the model's OK class), or none")
     p.add_argument("--batch", type=positive_int, default=8, help="most pairs the model takes at once")
     p.add_argument("--keep-all", action="store_true",
                    help="never drop: the source waits while the model is busy (folders and video files)")

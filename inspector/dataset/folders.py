@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional
 
-from inspector.classes import check_classes
+from inspector.classes import DEFAULT_OK_CLASS, check_classes
 from inspector.dataset.build import Found, Gathered, common_size, size_text, stack
 from inspector.dataset.store import history_step, pair_sha256, utc_day
 from inspector.errors import DatasetError, ImageError
@@ -32,7 +32,7 @@ def class_folders(root: Path) -> list[Path]:
 
 
 def import_folders(root: str | Path, *, cam1: str = "*_cam1.png", cam2: str = "*_cam2.png", rig=None,
-                   ok_class: str = "correct", progress: Optional[Callable] = None) -> Gathered:
+                   ok_class: str = DEFAULT_OK_CLASS, progress: Optional[Callable] = None) -> Gathered:
     """The pairs of every class folder under `root`; `rig` (a `calibration.Rig`) maps raw images to views.
     `progress(iterable, total=…)` may wrap the loop over pairs (tqdm)."""
     root = Path(root)

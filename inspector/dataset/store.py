@@ -26,7 +26,7 @@ from typing import Optional
 import h5py
 import numpy as np
 
-from inspector.classes import check_classes
+from inspector.classes import DEFAULT_OK_CLASS, check_classes
 from inspector.errors import DatasetError
 from inspector.files import check_output_file
 from inspector.hdf5_format import PLAIN_LIBVER
@@ -49,7 +49,7 @@ class Dataset:
     evidence: Optional[np.ndarray]
     sha256: str
     path: str
-    ok_class: str = "correct"  # which of `classes` means OK (the file's attribute `ok_class`)
+    ok_class: str = DEFAULT_OK_CLASS  # which of `classes` means OK (the file's attribute `ok_class`)
     origin: Optional[np.ndarray] = None  # per pair, numpy str arrays (see the module's docstring)
     source: Optional[np.ndarray] = None
     day: Optional[np.ndarray] = None

@@ -75,8 +75,9 @@ def run_comparison(
     """Explain per_class × classes simulated pairs with each explainer `names` names, and measure each.
     progress(name, pairs done, pairs in all) as batches finish."""
     from inspector.synth.line import SimulatedLine
-    from inspector.synth.scene import CLASSES
+    from inspector.synth.scene import CLASSES, require_simulated_classes
 
+    require_simulated_classes(model.classes, "explainer comparison")
     line = line or SimulatedLine()
     n = per_class * len(CLASSES)
     samples = list(line.samples(n, seed=seed, hidden_share=hidden_share))
@@ -222,14 +223,15 @@ def _figure(w: float, h: float) -> Figure:
 
 def figure_samples(c: Comparison, k: int = 3) -> list[int]:
     """Pairs worth showing: one that only camera 1 sees, one only camera 2 sees, and ones both see
-    that are not `correct`; then the first pairs."""
+    that are not OK (the simulator's OK class); then the first pairs."""
+    from inspector.synth.scene import CLASSES, OK_CLASS
+
     picks: list[int] = []
     for want in ("camera 1", "camera 2"):
         hit = np.flatnonzero(c.evidence == want)
         if hit.size:
             picks.append(int(hit[0]))
-    correct = c.classes.index("correct") if "correct" in c.classes else -1
-    for i in np.flatnonzero((c.evidence == "both") & (c.labels != correct)):
+    for i in np.flatnonzero((c.evidence == "both") & (c.labels != CLASSES.index(OK_CLASS))):
         if len(picks) >= k:
             break
         picks.append(int(i))

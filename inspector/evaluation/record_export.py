@@ -42,6 +42,8 @@ def record_dict(reader: RecordReader, i: int, rec=None) -> dict:
         "log": str(reader.path),
         "record": i,
         **e.to_dict(),
+        "ok_class": reader.layout.class_set.ok,
+        "verdict": "OK" if reader.layout.class_set.is_ok(rec.predicted) else "NOK",
         "timestamp": rec.timestamp,
         "cavity_id": rec.cavity_id,
         "source": rec.source,
@@ -51,7 +53,7 @@ def record_dict(reader: RecordReader, i: int, rec=None) -> dict:
         "simulated": rec.simulated,
         "has_images": rec.has_images,
         "label": None if label is None else {"verdict": label.verdict, "comment": label.comment,
-                                             "who": label.who, "when": label.when},
+                                             "who": label.who, "when": label.when, "true_class": label.true_class},
         "provenance": {k: v for k, v in reader.attrs.items() if k in ("model_sha256", "rig_sha256", "software")},
     }
 

@@ -96,11 +96,12 @@ def run_study(
 
     from inspector.explain.explainers import start_explainer
     from inspector.synth.line import SimulatedLine
-    from inspector.synth.scene import CLASSES
+    from inspector.synth.scene import CLASSES, require_simulated_classes
 
     line = line or SimulatedLine()
     if isinstance(explainer, str):
         explainer = start_explainer(explainer, model, device=device, registry=registry)
+    require_simulated_classes(explainer.classes, "study")
     n = per_class * len(CLASSES)
     labels, evidence, explanations = [], [], []
     t0 = time.perf_counter()

@@ -238,7 +238,7 @@ class Explainer(ABC):
         distinct mask of a batch are held at once: about 10 MB per pair at 128×128).
 
         curves: True, False, one bool per pair, or a function of the (B, C) probabilities of a
-        batch returning one bool per pair (e.g. only pairs not predicted `correct`): which pairs
+        batch returning one bool per pair (e.g. only pairs not predicted the OK class): which pairs
         get the masked-input curves, the costly part. A pair without them has NaN curves and m,
         and influence "none"; its maps and probabilities are the same as with them.
         """

@@ -22,20 +22,24 @@ def export_csv(reader: RecordReader, path: str | Path, indices: Optional[Sequenc
 
     labels = LabelStore(reader.path).current()
     indices = range(len(reader)) if indices is None else indices
-    classes = reader.layout.classes
+    class_set = reader.layout.class_set
+    classes = class_set.names
     s = reader.scalars()
     probs = reader._f["probs"][: len(reader)]
     timings = reader._f["timings"][: len(reader)]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["record", "timestamp", "cavity_id", "predicted", "target", *[f"p_{c}" for c in classes], "m",
-                    "influence", "status", "simulated", *[f"t_{k}_s" for k in TIMING_NAMES], "label", "label_comment"])
+        w.writerow(["record", "timestamp", "cavity_id", "predicted", "verdict", "target", *[f"p_{c}" for c in classes],
+                    "m", "influence", "status", "simulated", *[f"t_{k}_s" for k in TIMING_NAMES], "label",
+                    "label_comment", "label_true_class"])
         n = 0
         for i in indices:
             label = labels.get(int(i))
             w.writerow([int(i), f"{s['timestamp'][i]:.3f}", int(s["cavity_id"][i]), classes[s["predicted"][i]],
-                        classes[s["target"][i]], *[f"{v:.6f}" for v in probs[i]], f"{s['m'][i]:.6f}",
+                        "OK" if class_set.is_ok(s["predicted"][i]) else "NOK", classes[s["target"][i]],
+                        *[f"{v:.6f}" for v in probs[i]], f"{s['m'][i]:.6f}",
                         INFLUENCE_CODES[s["influence"][i]], STATUS_CODES[s["status"][i]], bool(s["simulated"][i]),
-                        *[f"{v:.6f}" for v in timings[i]], label.verdict if label else "", label.comment if label else ""])
+                        *[f"{v:.6f}" for v in timings[i]], label.verdict if label else "", label.comment if label else "",
+                        label.true_class if label else ""])
             n += 1
     return n

@@ -13,7 +13,10 @@ from typing import Optional
 
 import numpy as np
 
+from inspector.errors import InspectorError
+
 CLASSES = ("correct", "missing", "skewed")
+OK_CLASS = "correct"  # insert present and seated
 EVIDENCE = ("both", "camera 1", "camera 2", "none")
 HIDE_MECHANISMS = ("glare", "fixture")
 LIGHT_TILT_RANGE = (50.0, 60.0)  # strobe elevation, degrees off vertical
@@ -26,6 +29,16 @@ class Lighting:
 
     level: tuple[float, float] = LIGHT_LEVEL_RANGE
     strobe_tilt_deg: tuple[float, float] = LIGHT_TILT_RANGE
+
+
+def require_simulated_classes(classes, what: str) -> None:
+    """Refuse a model whose classes are not the simulator's: simulated ground truth (a study, an explainer
+    comparison) can only be held against a model that predicts the simulator's classes, in its order."""
+    if tuple(classes) != CLASSES:
+        raise InspectorError(
+            f"{what}: the model's classes ({', '.join(classes)}) are not the simulator's ({', '.join(CLASSES)}); "
+            "simulated ground truth needs a model trained on the simulator's classes"
+        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from cli_support import refused, run  # noqa: E402
-from inspector.classes import OK_COLOUR, ClassSet  # noqa: E402
+from inspector.classes import NOK_COLOURS, OK_COLOUR, ClassSet  # noqa: E402
 from inspector.images import write_image  # noqa: E402
 from inspector.records import LabelStore, RecordReader  # noqa: E402
 from inspector.synth import generate  # noqa: E402
@@ -241,7 +241,7 @@ def test_the_operator_view_shows_the_four_classes_and_ok_in_green_for_good(qtbot
         for f in view.gallery.frames:
             edge = "#" + bytes(f.thumbnail[0, 0]).hex()
             assert edge == classes.colour(f.predicted_name)
-        # The banner: OK in green for `good`, NOK in the class's colour for the others.
+        # The banner: OK in green for `good`; every NOK red, edged in its class's colour.
         frame = view.gallery.frames[0]
         view.banner.show_frame(frame)
         assert view.banner.state == "NOK" and classes.colour(frame.predicted_name) in view.banner.styleSheet()
@@ -253,6 +253,7 @@ def test_the_operator_view_shows_the_four_classes_and_ok_in_green_for_good(qtbot
         view.banner.show_frame(void)
         assert view.banner.state == "NOK" and view.banner.verdict.text().startswith("NOK · void")
         assert classes.colour("void") in view.banner.styleSheet()
+        assert f"background: {NOK_COLOURS[0]}" in view.banner.styleSheet()
     finally:
         view.shutdown()
 

@@ -12,7 +12,8 @@ from ui.display_frame import DisplayFrame
 from inspector.classes import NOK_COLOURS
 
 IDLE_COLOUR = "#546e7a"
-LOST_COLOUR = NOK_COLOURS[0]  # a line that inspects nothing is as urgent as a bad part
+NOK_COLOUR = NOK_COLOURS[0]
+LOST_COLOUR = NOK_COLOUR  # a line that inspects nothing is as urgent as a bad part
 
 
 class VerdictBanner(QtWidgets.QFrame):
@@ -46,8 +47,10 @@ class VerdictBanner(QtWidgets.QFrame):
         self.setMinimumHeight(70)
         self.show_idle("waiting for the first cavity")
 
-    def _paint(self, colour: str) -> None:
-        self.setStyleSheet(f"#verdict {{ background: {colour}; border-radius: 4px; }} #verdict QLabel {{ color: white; }}")
+    def _paint(self, colour: str, accent: str = "") -> None:
+        edge = f" border-left: 14px solid {accent};" if accent else ""
+        self.setStyleSheet(f"#verdict {{ background: {colour}; border-radius: 4px;{edge} }} "
+                           "#verdict QLabel { color: white; }")
 
     def show_idle(self, text: str) -> None:
         self._paint(IDLE_COLOUR)
@@ -69,9 +72,11 @@ class VerdictBanner(QtWidgets.QFrame):
         self.setToolTip(f"{self.verdict.text()}\n{self.detail.text()}")
 
     def show_frame(self, frame: DisplayFrame, *, source: str = "live") -> None:
-        """OK or NOK as the model's ClassSet says, on the predicted class's colour (green for OK)."""
+        """OK or NOK as the model's ClassSet says: green for OK; every NOK red, whichever class (an operator
+        reads the colour before the text, and blue or olive would not say "stop"), with the predicted
+        class's own colour as the edge, the colour it has in the counters."""
         ok = frame.is_ok
-        self._paint(frame.colour)
+        self._paint(frame.colour) if ok else self._paint(NOK_COLOUR, frame.colour)
         self.state = "OK" if ok else "NOK"
         self.verdict.setText(f"{'OK' if ok else 'NOK'} · {frame.predicted_name} {100 * frame.probability:.1f} %")
         if frame.has_curves:

@@ -205,6 +205,13 @@ def option_help(source_type: type) -> list[tuple[str, str, str]]:
     return rows
 
 
+def engineer_options(source_type: type) -> set[str]:
+    """The options a source marks `"engineer": True` in its field metadata: developer-facing ones
+    (seeds, timeouts, buffers) that the operator's form hides outside engineer mode. The source
+    declares this, beside each option, so no view keeps its own list of names."""
+    return {f.name for f in dataclasses.fields(source_type.Options) if f.metadata.get("engineer", False)}
+
+
 def parse_key_values(pairs: list[str]) -> dict[str, str]:
     """["rate=5", "seed=1"] → {"rate": "5", "seed": "1"} for `--source-opt`."""
     out = {}

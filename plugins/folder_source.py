@@ -53,17 +53,24 @@ class FolderSource(Source):
     @dataclass
     class Options:
         path: str = field(default="", metadata={"help": "the folder to read (required)"})
-        cam1: str = field(default="*_cam1.png", metadata={"help": "camera 1 file pattern; the '*' is the pair's key"})
-        cam2: str = field(default="*_cam2.png", metadata={"help": "camera 2 file pattern; the '*' is the pair's key"})
+        cam1: str = field(default="*_cam1.png", metadata={"engineer": True,
+            "help": "camera 1 file pattern; the '*' is the pair's key"})
+        cam2: str = field(default="*_cam2.png", metadata={"engineer": True,
+            "help": "camera 2 file pattern; the '*' is the pair's key"})
         watch: bool = field(default=False, metadata={"help": "keep reading new pairs as they are written (never end)"})
-        poll: float = field(default=0.2, metadata={"help": "seconds between scans of the folder when watching"})
-        settle: float = field(default=0.2, metadata={"help": "seconds a file must stand still before it is read (watch)"})
+        poll: float = field(default=0.2, metadata={"engineer": True,
+            "help": "seconds between scans of the folder when watching"})
+        settle: float = field(default=0.2, metadata={"engineer": True,
+            "help": "seconds a file must stand still before it is read (watch)"})
         partner_wait: float = field(
-            default=2.0, metadata={"help": "seconds a lone image waits for its partner before it is reported (watch)"}
+            default=2.0, metadata={"engineer": True,
+            "help": "seconds a lone image waits for its partner before it is reported (watch)"}
         )
-        raw: bool = field(default=True, metadata={"help": "raw camera images (true) or views already on the cavity plane"})
+        raw: bool = field(default=True, metadata={"engineer": True,
+            "help": "raw camera images (true) or views already on the cavity plane"})
         cavity: str = field(
-            default="", metadata={"help": "regex on the key whose first group is the cavity id (default: cavity 0)"}
+            default="", metadata={"engineer": True,
+            "help": "regex on the key whose first group is the cavity id (default: cavity 0)"}
         )
 
     def __init__(self, **options):

@@ -61,24 +61,31 @@ class GenICamSource(Source):
     class Options:
         cam1: str = field(default="", metadata={"help": "camera 1: serial, device id or IP address"})
         cam2: str = field(default="", metadata={"help": "camera 2: serial, device id or IP address"})
-        pixel_format: str = field(default="", metadata={
+        pixel_format: str = field(default="", metadata={"engineer": True,
             "help": "Mono8, RGB8 or Bayer{RG,BG,GR,GB}8, demosaiced to RGB (empty: the camera's own)"})
-        exposure_us: Optional[float] = field(default=None, metadata={"help": "exposure in µs (empty: the camera's own)"})
-        gain_db: Optional[float] = field(default=None, metadata={"help": "gain in dB (empty: the camera's own)"})
-        frame_rate: Optional[float] = field(default=None, metadata={
+        exposure_us: Optional[float] = field(default=None, metadata={"engineer": True,
+            "help": "exposure in µs (empty: the camera's own)"})
+        gain_db: Optional[float] = field(default=None, metadata={"engineer": True,
+            "help": "gain in dB (empty: the camera's own)"})
+        frame_rate: Optional[float] = field(default=None, metadata={"engineer": True,
             "help": "frames per second in free-run (empty: the camera's own)"})
         trigger: str = field(default="software", metadata={
             "help": "software (the source fires both cameras per shot), free (free-run), or LineN (hardware)"})
-        pair_window_ms: float = field(default=20.0, metadata={
+        pair_window_ms: float = field(default=20.0, metadata={"engineer": True,
             "help": "two frames pair only if received within this many ms of each other"})
-        buffers: int = field(default=8, metadata={"help": "buffers in each camera's pool"})
-        packet_size: int = field(default=0, metadata={"help": "GigE packet size in bytes (0: the camera's own)"})
-        resend: bool = field(default=True, metadata={"help": "ask a GigE camera to resend lost packets"})
-        timeout: float = field(default=1.0, metadata={
+        buffers: int = field(default=8, metadata={"engineer": True, "help": "buffers in each camera's pool"})
+        packet_size: int = field(default=0, metadata={"engineer": True,
+            "help": "GigE packet size in bytes (0: the camera's own)"})
+        resend: bool = field(default=True, metadata={"engineer": True,
+            "help": "ask a GigE camera to resend lost packets"})
+        timeout: float = field(default=1.0, metadata={"engineer": True,
             "help": "seconds a camera may owe a frame before it is called lost and reconnected"})
-        width: int = field(default=0, metadata={"help": "region width in px from the left (0: the camera's own)"})
-        height: int = field(default=0, metadata={"help": "region height in px from the top (0: the camera's own)"})
-        cavity_id: int = field(default=0, metadata={"help": "cavity id written into every frame pair"})
+        width: int = field(default=0, metadata={"engineer": True,
+            "help": "region width in px from the left (0: the camera's own)"})
+        height: int = field(default=0, metadata={"engineer": True,
+            "help": "region height in px from the top (0: the camera's own)"})
+        cavity_id: int = field(default=0, metadata={"engineer": True,
+            "help": "cavity id written into every frame pair"})
 
     @classmethod
     def devices(cls) -> list[dict]:

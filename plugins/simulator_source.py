@@ -56,11 +56,15 @@ class SimulatorSource(Source):
     class Options:
         rate: float = field(default=5.0, metadata={"help": "shots per second (0: as fast as read)"})
         cavities: int = field(default=2, metadata={"help": "cavities per shot"})
-        mix: str = field(default="", metadata={"help": "class mix, e.g. correct=2,missing=1,skewed=1 (default: equal)"})
-        hidden_share: float = field(default=0.25, metadata={"help": "share of cavities one camera cannot see"})
-        seed: int = field(default=0, metadata={"help": "seed of the cavities (same seed, same cavities)"})
+        mix: str = field(default="", metadata={"engineer": True,
+            "help": "class mix, e.g. correct=2,missing=1,skewed=1 (default: equal)"})
+        hidden_share: float = field(default=0.25, metadata={"engineer": True,
+            "help": "share of cavities one camera cannot see"})
+        seed: int = field(default=0, metadata={"engineer": True,
+            "help": "seed of the cavities (same seed, same cavities)"})
         count: int = field(default=0, metadata={"help": "end after this many pairs (0: never)"})
-        prerender: int = field(default=0, metadata={"help": "render this many pairs at open and cycle them"})
+        prerender: int = field(default=0, metadata={"engineer": True,
+            "help": "render this many pairs at open and cycle them"})
 
     def __init__(self, **options):
         super().__init__(**options)

@@ -43,22 +43,25 @@ class VideoSource(CaptureWorkers, Source):
     class Options:
         cam1: str = field(default="", metadata={"help": "camera 1: a video file, or a device index such as 0"})
         cam2: str = field(default="", metadata={"help": "camera 2: a video file, or a device index such as 1"})
-        mode: str = field(default="auto", metadata={
+        mode: str = field(default="auto", metadata={"engineer": True,
             "help": "replay (every frame of both files, in step), live (newest frame of each camera, "
                     "older ones dropped) or auto (replay for two files, live otherwise)"})
         rate: float = field(default=0.0, metadata={
             "help": "pairs per second in replay, and frames per second of a file read live "
                     "(0: replay as fast as read; live files at their own frame rate)"})
-        open_timeout: float = field(default=5.0, metadata={"help": "seconds an input may take to open"})
-        read_timeout: float = field(default=2.0, metadata={
+        open_timeout: float = field(default=5.0, metadata={"engineer": True,
+            "help": "seconds an input may take to open"})
+        read_timeout: float = field(default=2.0, metadata={"engineer": True,
             "help": "seconds a frame may take; a live camera silent for longer is reconnected"})
-        reconnect: bool = field(default=True, metadata={
+        reconnect: bool = field(default=True, metadata={"engineer": True,
             "help": "reopen a live input that fails or ends, with backoff (a live file then loops)"})
-        backoff: float = field(default=0.5, metadata={"help": "seconds before the first reconnect attempt"})
-        backoff_max: float = field(default=5.0, metadata={
+        backoff: float = field(default=0.5, metadata={"engineer": True,
+            "help": "seconds before the first reconnect attempt"})
+        backoff_max: float = field(default=5.0, metadata={"engineer": True,
             "help": "longest wait between reconnect attempts (the wait doubles up to this)"})
-        cavity_id: int = field(default=0, metadata={"help": "cavity id written into every frame pair"})
-        raw: bool = field(default=True, metadata={
+        cavity_id: int = field(default=0, metadata={"engineer": True,
+            "help": "cavity id written into every frame pair"})
+        raw: bool = field(default=True, metadata={"engineer": True,
             "help": "true: raw camera images (need the rig); false: views already on the cavity plane"})
 
     def __init__(self, **options: Any):

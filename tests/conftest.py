@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -8,6 +9,17 @@ from waiting import wait_for
 
 # Qt must never try to reach a display in tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Nor read or change the user's settings, also before a test's own file is set (module fixtures).
+os.environ["INSPECTOR_SETTINGS"] = os.path.join(tempfile.mkdtemp(prefix="inspector-test-settings-"), "settings.ini")
+
+
+@pytest.fixture(autouse=True)
+def settings_of_this_test(tmp_path_factory, monkeypatch):
+    """Every test's windows (and the commands it runs) keep their settings in a file of their own,
+    never in the user's (ui/settings.py reads INSPECTOR_SETTINGS)."""
+    path = tmp_path_factory.mktemp("settings") / "settings.ini"
+    monkeypatch.setenv("INSPECTOR_SETTINGS", str(path))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -47,24 +47,33 @@ def build_window(
     device: str = "auto",
     context=None,
     log_folder: Optional[str] = None,
+    settings=None,
 ):
     """The main window with the operator, review and audit views, not yet shown and with no event loop run.
 
     context: an `AppContext` to use instead of loading the model and rig (tests pass theirs).
     log_folder: where the operator view proposes new logs. With `demo`, the simulator starts at
     once, recording into a new temporary folder whose path the window shows.
+    settings: a `ui.settings.Settings` to restore from and save to when the window closes (default:
+    the user's, or the INI file INSPECTOR_SETTINGS names); the demo neither restores nor saves.
     """
     from ui.app_context import load_context
     from ui.audit_view import AuditView
     from ui.main_window import MainWindow
     from ui.operator_view import OperatorView
     from ui.review_view import ReviewView
+    from ui.settings import Settings
+    from ui.window_actions import install
+    from ui.window_state import log_folder as remembered_log_folder
 
     ensure_application()
     context = context if context is not None else load_context(device)
     window = MainWindow("inspector — cavity inspection")
+    settings = settings if settings is not None else Settings.user()
     if demo:
         log_folder = tempfile.mkdtemp(prefix="inspector-demo-")
+    elif log_folder is None:
+        log_folder = str(remembered_log_folder(settings))
     operator = OperatorView(context, log_folder=log_folder)
     review = ReviewView(context)
     window.add_view("Operator", operator)
@@ -84,6 +93,7 @@ def build_window(
     operator.review_requested.connect(open_in_review)
     window.operator, window.review, window.audit = operator, review, audit
     window.resize(*WINDOW_SIZE)
+    install(window, settings, remember=not demo)
     if log is not None:
         review.open_log(log)
     window.show_view(view)
@@ -103,9 +113,11 @@ def run_app(
     log: Optional[str] = None,
     demo: bool = False,
     device: str = "auto",
+    fullscreen: bool = False,
     argv: Optional[Sequence[str]] = None,
 ) -> int:
-    """Run the desktop application; returns the event loop's exit code (2 when it cannot start)."""
+    """Run the desktop application; returns the event loop's exit code (2 when it cannot start).
+    fullscreen: open full screen (F11 leaves it), as on a panel at the line."""
     from inspector.errors import InspectorError
 
     app = ensure_application(argv)
@@ -116,7 +128,10 @@ def run_app(
         if app.platformName() not in ("offscreen", "minimal"):
             QtWidgets.QMessageBox.critical(None, "inspector", str(exc))
         return 2
-    window.show()
+    if fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
     with _close_on_signals(window):
         return app.exec()
 

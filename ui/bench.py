@@ -33,9 +33,10 @@ def bench_event_loop(seconds: float = 20.0, *, device: str = "auto", context=Non
     from PySide6 import QtCore
 
     from ui.app import build_window, ensure_application
+    from ui.settings import Settings
 
     app = ensure_application()
-    window = build_window(device=device, context=context)
+    window = build_window(device=device, context=context, settings=Settings.scratch())  # never the user's
     window.show()
     op = window.operator
     op.chooser.choose("simulator")

@@ -46,7 +46,7 @@ def run_gui(args: argparse.Namespace) -> int:
     _require_gui()
     from ui.app import run_app
 
-    return run_app(view="operator", device=args.device)
+    return run_app(view="operator", device=args.device, fullscreen=args.fullscreen)
 
 
 def run_review(args: argparse.Namespace) -> int:
@@ -66,6 +66,12 @@ def run_demo_window(args: argparse.Namespace) -> int:
     return run_app(demo=True, device=args.device)
 
 
+def _gui_arguments(p: argparse.ArgumentParser) -> None:
+    add_device(p, "where the model runs")
+    p.add_argument("--fullscreen", action="store_true",
+                   help="open full screen, as on a panel at the line (F11 toggles it)")
+
+
 def _review_arguments(p: argparse.ArgumentParser) -> None:
     from pathlib import Path
 
@@ -77,8 +83,10 @@ GUI = Command(
     help="open the desktop application (operator, review and audit views)",
     description="Open the desktop application with nothing running: the operator view (choose a source, "
     "start and stop, live views with Grad-CAM overlays, verdict, curves, counters, NOK gallery, "
-    "recording), the review view (open a log, filter, label, export, re-run) and the audit view.",
-    add_arguments=lambda p: add_device(p, "where the model runs"),
+    "recording), the review view (open a log, filter, label, export, re-run) and the audit view. "
+    "Choices are remembered between launches; F1 lists the keyboard shortcuts (F5 start, Shift+F5 "
+    "stop, F11 full screen, N next NOK, A acknowledge); Mode → Engineer mode shows the developer options.",
+    add_arguments=_gui_arguments,
     run=run_gui,
 )
 

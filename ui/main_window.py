@@ -10,6 +10,8 @@ from ui.refcount_guard import guard as guard_refcounts
 
 
 class MainWindow(QtWidgets.QMainWindow):
+    closing = QtCore.Signal()  # before the views shut down: the window's state is still there to save
+
     def __init__(self, title: str = "inspector", parent=None):
         super().__init__(parent)
         guard_refcounts()
@@ -65,6 +67,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return action
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.closing.emit()
         # A run must end and its log close valid before the window goes.
         for widget in self.views.values():
             shutdown = getattr(widget, "shutdown", None)

@@ -175,6 +175,13 @@ class OperatorView(QtWidgets.QWidget):
         for cam in self.cameras:
             cam.set_colormap(name)
 
+    def set_engineer_mode(self, on: bool) -> None:
+        """Operator mode (off) hides the source's developer options, the explainer and the curve mode
+        (ui/modes.py); what they are set to still applies."""
+        from ui.modes import show_engineer_widgets
+
+        show_engineer_widgets(self, on)
+
     # -- running --------------------------------------------------------------------------------
     @property
     def running(self) -> bool:

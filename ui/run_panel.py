@@ -17,7 +17,7 @@ FILE_SOURCES = ("folder", "video")  # finite inputs: wait for the model rather t
 
 
 def default_log_path(folder: Path) -> Path:
-    return folder / f"inspections-{_dt.datetime.now():%Y%m%d-%H%M%S}.h5"
+    return folder / f"inspector-{_dt.datetime.now():%Y-%m-%dT%H%M%S}.h5"
 
 
 class RunPanel(QtWidgets.QGroupBox):
@@ -46,6 +46,7 @@ class RunPanel(QtWidgets.QGroupBox):
         form.addRow("pairs", self.keep_all)
         self.record = QtWidgets.QCheckBox("Record to log")
         self.record.setToolTip("Write every inspection to an HDF5 log (open it in Review, also while it grows)")
+        self.record.setChecked(True)  # a line's results are kept unless someone says otherwise
         form.addRow(self.record)
         path_row = QtWidgets.QHBoxLayout()
         self.log_path = QtWidgets.QLineEdit(str(default_log_path(self.log_folder)))
@@ -90,6 +91,11 @@ class RunPanel(QtWidgets.QGroupBox):
         if path.parent == self.log_folder:
             path.parent.mkdir(parents=True, exist_ok=True)  # the default folder is ours to make
         return path
+
+    def set_log_folder(self, folder: Path) -> None:
+        """Record into `folder` from now on: the proposed log moves there."""
+        self.log_folder = Path(folder)
+        self.log_path.setText(str(default_log_path(self.log_folder)))
 
     def propose_new_log(self, log: str) -> None:
         """A run wrote `log`: a log is never overwritten, so the field proposes a new one beside it."""

@@ -1,12 +1,12 @@
 """The source chooser: every source plugin, broken ones shown disabled with their error, and a form
 of the chosen source's options built from `option_help` (with a camera finder where the source
-lists devices)."""
+lists devices). Options a source marks `"engineer": True` are hidden outside engineer mode."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from inspector.acquisition import Source, option_help
+from inspector.acquisition import Source, engineer_options, option_help
 from ui.camera_finder import CameraFinder
 
 
@@ -32,6 +32,8 @@ class SourceChooser(QtWidgets.QGroupBox):
         self.fields: dict[str, dict[str, tuple[QtWidgets.QLineEdit, str]]] = {}
         self.broken: dict[str, str] = {}
         self.finders: dict[str, CameraFinder] = {}
+        self.engineer_rows: dict[str, list[tuple[QtWidgets.QFormLayout, QtWidgets.QWidget]]] = {}
+        self.engineer_mode = True
         model = self.combo.model()
         for plugin in registry.plugins("sources"):
             p = registry.load("sources", plugin.name)  # imports it once; a failure is recorded, not raised
@@ -43,7 +45,9 @@ class SourceChooser(QtWidgets.QGroupBox):
             form.setContentsMargins(0, 4, 0, 0)
             form.setVerticalSpacing(3)
             self.fields[p.name] = {}
+            self.engineer_rows[p.name] = []
             if usable:
+                hidden = engineer_options(p.obj)
                 self.combo.setItemData(i, f"{p.value} from {p.distribution}", QtCore.Qt.ItemDataRole.ToolTipRole)
                 for name, default, text in option_help(p.obj):
                     edit = QtWidgets.QLineEdit(default)
@@ -53,6 +57,8 @@ class SourceChooser(QtWidgets.QGroupBox):
                     label.setToolTip(text)
                     form.addRow(label, edit)
                     self.fields[p.name][name] = (edit, default)
+                    if name in hidden:
+                        self.engineer_rows[p.name].append((form, edit))
                 fields = self.fields[p.name]
                 lists_devices = p.obj.devices.__func__ is not Source.devices.__func__
                 if lists_devices and {"cam1", "cam2"} <= set(fields):
@@ -84,6 +90,31 @@ class SourceChooser(QtWidgets.QGroupBox):
         self.scroll.setWidget(page)
         self.scroll.setFixedHeight(min(200, page.sizeHint().height() + 4))
         self.changed.emit(self.name)
+
+    def set_engineer_mode(self, on: bool) -> None:
+        """Show (on) or hide the options the sources mark as the engineer's. A hidden option keeps
+        its value: a run still uses what an engineer set."""
+        self.engineer_mode = on
+        for rows in self.engineer_rows.values():
+            for form, edit in rows:
+                form.setRowVisible(edit, on)
+        if self.pages:
+            page = self.pages[max(self.combo.currentIndex(), 0)]
+            self.scroll.setFixedHeight(min(200, page.sizeHint().height() + 4))
+
+    def all_options(self) -> dict[str, dict[str, str]]:
+        """Each source's options changed from their defaults (what settings remember)."""
+        return {source: {name: edit.text().strip() for name, (edit, default) in fields.items()
+                         if edit.text().strip() != default}
+                for source, fields in self.fields.items()}
+
+    def set_all_options(self, options: dict) -> None:
+        """Fill the forms from `all_options()`'s shape; options a source no longer has are left out."""
+        for source, values in options.items():
+            fields = self.fields.get(source, {})
+            for name, value in (values or {}).items():
+                if name in fields:
+                    fields[name][0].setText(str(value))
 
     @property
     def name(self) -> str:

@@ -52,11 +52,13 @@ def main(argv=None) -> int:
     out = Path(args.out)
 
     from ui.app import build_window, ensure_application
+    from ui.settings import Settings
 
     app = ensure_application()
     folder = Path(tempfile.mkdtemp(prefix="inspector-screens-"))
     try:
-        window = build_window(device=args.device, log_folder=str(folder))
+        # Settings of its own: the pictures must not depend on, nor change, what this user chose.
+        window = build_window(device=args.device, log_folder=str(folder), settings=Settings.scratch())
         window.show()
         op = window.operator
         op.chooser.choose("simulator")

@@ -168,6 +168,6 @@ def test_about_names_the_version_model_rig_and_log_folder(window, context, tmp_p
 
 
 def test_gui_documents_fullscreen():
-    r = run("gui", "--help")
+    r = run("gui", "--fullscreen", "--help")
     assert r.returncode == 0, r.stderr
     assert "--fullscreen" in r.stdout and "F11" in r.stdout

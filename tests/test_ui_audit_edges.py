@@ -144,6 +144,8 @@ def test_an_empty_class_says_no_records_on_a_sane_axis(qtbot):
         curves = view.plot_items[f"curves {c}"]
         assert [i.toPlainText() for i in curves.items if isinstance(i, pg.TextItem)] == ["no records"]
         assert curves.viewRange()[0] == pytest.approx((0, 1), abs=0.03)
+    shares = view.plot_items["shares"]
+    assert [i.toPlainText() for i in shares.items if isinstance(i, pg.TextItem)].count("no records") == 2
     full = view.plot_items["hist correct"]
     assert full.listDataItems() and not [i for i in full.items if isinstance(i, pg.TextItem)]
 

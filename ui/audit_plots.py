@@ -92,6 +92,11 @@ def draw(plots: pg.GraphicsLayoutWidget, s, font: QtGui.QFont) -> dict:
                 label.setPos(x0 + wi / 2, y)
                 shares.addItem(label)
         left += w
+    for y, c in enumerate(s.classes):
+        if not s.m_n[c]:  # an empty bar would read as "no camera": say why it is empty
+            label = pg.TextItem(NO_RECORDS, color="#757575", anchor=(0, 0.5))
+            label.setPos(1, y)
+            shares.addItem(label)
     shares.getAxis("left").setTicks([list(enumerate(s.classes))])
     # The axis does not widen for text ticks on its own: room for the longest class name.
     widest = max(QtGui.QFontMetrics(font).horizontalAdvance(c) for c in s.classes)

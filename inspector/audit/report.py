@@ -133,11 +133,12 @@ def per_log_table(result: AuditResult) -> str:
     classes = list(dict.fromkeys(names))  # the logs' classes in their order (one set: the merge demands it)
     table = [(r["log"], f"{r['records']:,} of {r['records_in_log']:,}", f"{r['ok']:,}", f"{r['nok']:,}",
               *(f"{r['per_class'].get(c, 0):,}" if r["per_class"] else "—" for c in classes),
-              r["first_time"] or "—", r["last_time"] or "—", r["status"] + (f": {r['reason']}" if r["reason"] else ""))
+              r["first_time"] or "—", r["last_time"] or "—",
+              r["status"] + (f": {r['reason']}" if r["reason"] else ""))
              for r in rows]
+    headers = ("log", "records audited", "OK", "NOK", *classes, "first record", "last record", "status")
     return ("<h2>Per log</h2><p class='meta'>OK and NOK by each log's own OK class; times are the first and last "
-            "record's, ISO 8601 in UTC.</p>"
-            + _table(("log", "records audited", "OK", "NOK", *classes, "first record", "last record", "status"), table))
+            "record's, ISO 8601 in UTC.</p>" + _table(headers, table))
 
 
 def write_report(result: AuditResult, folder: str | Path) -> Path:

@@ -4,6 +4,11 @@ show its figures (m per class, influence shares, mean curves) and export the rep
 The audit runs on a plain thread (it may start a Dask cluster, which brings its
 own threads and processes); progress and the result come back as Qt signals,
 so the widgets are only ever touched on the GUI thread.
+
+Cancel freezes the progress bar at once and ignores what the tasks in flight still
+report. The ranges finished before are kept and shown, marked partial (how many of
+the planned records they cover); Export stays off until an audit runs to its end,
+so no report is ever written from part of the logs.
 """
 
 from __future__ import annotations
@@ -13,28 +18,14 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ui import audit_plots
+from ui.audit_plots import CURVE_PENS, INFLUENCE_COLOURS
 from ui.error_strip import ErrorStrip
 
-INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
-CURVE_PENS = (("a1", "#455a64", QtCore.Qt.PenStyle.SolidLine), ("a2", "#1565c0", QtCore.Qt.PenStyle.DashLine),
-              ("a3", "#8e24aa", QtCore.Qt.PenStyle.DotLine))
-PLOTS_PER_ROW = 4
-PLOT_ROW_PX, BAR_PX = 150, 24  # least heights of a row of per-class plots and of a class's influence bar
 SCHEDULERS = (("This process", "none"), ("Local Dask cluster", "local"), ("Existing cluster…", "address"))
-
-
-def _style(plot, title: str) -> None:
-    """Dark text on the white background (pyqtgraph's defaults are for a black one)."""
-    plot.setTitle(title, color="#212121", size="10pt")
-    for side in ("left", "bottom"):
-        axis = plot.getAxis(side)
-        axis.setTextPen("#424242")
-        axis.setPen("#757575")
-        axis.labelStyle = {"color": "#424242"}
 
 
 class AuditView(QtWidgets.QWidget):
@@ -45,6 +36,8 @@ class AuditView(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result = None
+        self.plot_items: dict = {}  # the figures drawn, by name (audit_plots.draw)
+        self._cancelling = False
         self._thread: Optional[threading.Thread] = None
         self._cancel = threading.Event()
         self._progress.connect(self._on_progress)
@@ -90,9 +83,10 @@ class AuditView(QtWidgets.QWidget):
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self._choose_export)
         self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%v of %m records")
-        self.progress.setValue(0)
         self.errors = ErrorStrip()
+        self.logs.model().rowsInserted.connect(self._show_idle)
+        self.logs.model().rowsRemoved.connect(self._show_idle)
+        self._show_idle()
 
         form = QtWidgets.QFormLayout()
         form.addRow("Analysis", self.mode)
@@ -181,6 +175,24 @@ class AuditView(QtWidgets.QWidget):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _show_idle(self, *_) -> None:
+        """What the bar says before a run: what to do next, never "0 of 100 records" of no audit."""
+        if self.running or self.result is not None:
+            return
+        n = self.logs.count()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("add logs to audit" if not n else f"ready: {n} log{'s' * (n != 1)} or folders")
+        self.run_button.setEnabled(n > 0)
+
+    def _clear_result(self) -> None:
+        """Nothing of a previous run stays on screen while another runs (nor its Export)."""
+        self.result = None
+        self.export_button.setEnabled(False)
+        self._fill_table(None)
+        self.plot_items = audit_plots.draw(self.plots, None, self.font())
+        self._fill_disagreements(None)
+
     def start(self) -> None:
         if self.running:
             return
@@ -196,7 +208,10 @@ class AuditView(QtWidgets.QWidget):
                 return
         options = dict(stored=self.mode.currentIndex() == 1, scheduler=scheduler, workers=self.workers.value())
         self.errors.clear()
+        self._clear_result()
         self._cancel.clear()
+        self._cancelling = False
+        self.progress.setFormat("%v of %m records")
         self.progress.setRange(0, 0)  # busy until the first task reports
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -219,11 +234,21 @@ class AuditView(QtWidgets.QWidget):
             self._finished.emit(result, "")
 
     def cancel(self) -> None:
+        if not self.running:
+            return
         self._cancel.set()
+        self._cancelling = True
         self.cancel_button.setEnabled(False)
-        self.headline.setText("Cancelling after the tasks in flight…")
+        # Frozen where it stood: a busy bar (no total yet) would go on moving, so it stops at 0.
+        done, total = self.progress.value(), self.progress.maximum()
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(max(0, done))
+        self.progress.setFormat("cancelled: %v of %m records" if total else "cancelled")
+        self.headline.setText("Audit cancelled: waiting for the tasks in flight to stop…")
 
     def _on_progress(self, done: int, total: int) -> None:
+        if self._cancelling:
+            return  # tasks in flight finishing after Cancel: the bar stays where Cancel left it
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
 
@@ -233,6 +258,7 @@ class AuditView(QtWidgets.QWidget):
         if error:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
+            self.progress.setFormat("cancelled" if self._cancelling else "not run")
             self.headline.setText("The audit did not run.")
             self.errors.show_error(error)
             return
@@ -244,11 +270,24 @@ class AuditView(QtWidgets.QWidget):
         s = result.summary
         audited = sum(1 for i in result.logs if not i.skipped)
         skipped = [i for i in result.logs if i.skipped]
-        text = (f"<b>{0 if s is None else s.records:,} records</b> from {audited} of {len(result.logs)} logs, "
-                f"{result.mode}, in {result.seconds:.1f} s ({result.records_per_s:.0f} records/s) on "
-                f"{result.workers} worker(s)")
+        kept = 0 if s is None else s.records
+        planned = sum(i.records for i in result.logs if not i.skipped)
         if result.cancelled:
-            text += " — <b>cancelled</b>: the figures cover the finished part"
+            text = ("<b>Audit cancelled</b> — " + (
+                f"partial result: {kept:,} of {planned:,} records were finished and are shown"
+                if kept else f"none of the {planned:,} records was finished") + "; run it again for a report.")
+            self.progress.setRange(0, max(1, planned))
+            self.progress.setValue(kept)
+            self.progress.setFormat("cancelled: %v of %m records kept")
+        else:
+            text = ("Every task had finished when Cancel took effect: the audit is complete. "
+                    if self._cancelling else "")
+            text += (f"<b>{kept:,} records</b> from {audited} of {len(result.logs)} logs, "
+                    f"{result.mode}, in {result.seconds:.1f} s ({result.records_per_s:.0f} records/s) on "
+                    f"{result.workers} worker(s)")
+            self.progress.setRange(0, max(1, planned))
+            self.progress.setValue(kept)
+            self.progress.setFormat("%v of %m records")
         if s is not None and s.labelled:
             text += f"; engineer labels agree with {100 * s.label_accuracy:.1f}% of {s.labelled} verdicts"
         self.headline.setText(text)
@@ -256,10 +295,13 @@ class AuditView(QtWidgets.QWidget):
         problems += [f"{Path(f[0]).name} records {f[1]}–{f[2] - 1}: {f[3]}" for f in result.failed_tasks]
         if problems:
             self.errors.show_error("Not audited — " + "; ".join(problems))
-        self.export_button.setEnabled(True)
-        self.status_message.emit(f"audit done: {0 if s is None else s.records} records")
+        # A report of part of the logs would read as the whole audit: Export waits for a complete one.
+        self.export_button.setEnabled(not result.cancelled)
+        self.export_button.setToolTip("" if not result.cancelled else "a cancelled audit is not exported; run it again")
+        self.status_message.emit(f"audit cancelled: {kept} records kept" if result.cancelled
+                                 else f"audit done: {kept} records")
         self._fill_table(s)
-        self._draw(s)
+        self.plot_items = audit_plots.draw(self.plots, s, self.font())
         self._fill_disagreements(s)
 
     def _fill_table(self, s) -> None:
@@ -281,60 +323,6 @@ class AuditView(QtWidgets.QWidget):
                     item.setForeground(QtGui.QColor(colours[c]))
                 self.table.setItem(row, col, item)
 
-    def _draw(self, s) -> None:
-        from inspector.audit.tasks import M_BINS
-
-        self.plots.clear()
-        if s is None:
-            return
-        colours = s.class_set.colours()
-        cols = min(len(s.classes), PLOTS_PER_ROW)  # more classes wrap: a histogram row and a curves row each
-        for i, c in enumerate(s.classes):
-            colour = colours[c]
-            row, col = 2 * (i // cols), i % cols
-            hist = self.plots.addPlot(row=row, col=col)
-            _style(hist, f"m of {c} (n = {s.m_n[c]})")
-            hist.plot(M_BINS, s.m_hist[c], stepMode="center", fillLevel=0, brush=pg.mkBrush(colour), pen=pg.mkPen(colour))
-            hist.addItem(pg.LinearRegionItem((-0.02, 0.02), movable=False, brush=pg.mkBrush(0, 0, 0, 25),
-                                             pen=pg.mkPen("#bdbdbd")))
-            hist.setLabel("bottom", "m (&lt; 0: camera 1, &gt; 0: camera 2)")
-            hist.setLabel("left", "records")
-            hist.setXRange(-1, 1, padding=0.02)
-            curves = self.plots.addPlot(row=row + 1, col=col)
-            _style(curves, f"mean curves of {c}")
-            mean = s.mean_curves(c)
-            for (name, pen_colour, style), y in zip(CURVE_PENS, mean):
-                if np.all(np.isfinite(y)):
-                    curves.plot(np.array(s.p), y, pen=pg.mkPen(pen_colour, width=2, style=style), name=name)
-            curves.setYRange(0, 1.02, padding=0)
-            curves.setLabel("bottom", "occluded share p")
-            curves.setLabel("left", "P(class)")
-        last = 2 * (-(-len(s.classes) // cols))
-        shares = self.plots.addPlot(row=last, col=0, colspan=cols)
-        _style(shares, "which camera the decisions rest on (% of records with curves)")
-        left = np.zeros(len(s.classes))
-        for k, colour in INFLUENCE_COLOURS.items():
-            w = np.array([100 * np.nan_to_num(s.influence_shares(c)[k]) for c in s.classes])
-            shares.addItem(pg.BarGraphItem(x0=left, y=np.arange(len(s.classes)), height=0.6, width=w,
-                                           brush=pg.mkBrush(colour), pen=pg.mkPen("w"), name=k))
-            for y, (x0, wi) in enumerate(zip(left, w)):
-                if wi >= 8:
-                    label = pg.TextItem(f"{k} {wi:.0f}%", color="w", anchor=(0.5, 0.5))
-                    label.setPos(x0 + wi / 2, y)
-                    shares.addItem(label)
-            left += w
-        shares.getAxis("left").setTicks([list(enumerate(s.classes))])
-        # The axis does not widen for text ticks on its own: room for the longest class name.
-        widest = max(QtGui.QFontMetrics(self.font()).horizontalAdvance(c) for c in s.classes)
-        shares.getAxis("left").setWidth(widest + 14)
-        shares.setXRange(0, 100, padding=0)
-        shares.invertY(True)
-        shares.setLabel("bottom", "share (%)")
-        for row in range(last):
-            self.plots.ci.layout.setRowStretchFactor(row, 3)
-        self.plots.ci.layout.setRowStretchFactor(last, max(2, len(s.classes) // 2))
-        self.plots.setMinimumHeight(PLOT_ROW_PX * last + 40 + BAR_PX * len(s.classes))
-
     def _fill_disagreements(self, s) -> None:
         rows = [] if s is None else s.disagreements
         self.disagreements.setRowCount(min(len(rows), 1000))
@@ -342,6 +330,9 @@ class AuditView(QtWidgets.QWidget):
             for col, v in enumerate((d.log, str(d.record), d.stored, d.recomputed, f"{100 * d.recomputed_prob:.1f} %")):
                 self.disagreements.setItem(r, col, QtWidgets.QTableWidgetItem(v))
         compared = 0 if s is None else s.compared
+        if s is None:  # no audit (yet): no count of one
+            self.disagreements_label.setText("Records where the re-computed prediction differs")
+            return
         self.disagreements_label.setText(
             f"Records where the re-computed prediction differs: {len(rows):,} of {compared:,} re-run"
             if compared else "Stored results were read; nothing was re-run")
@@ -350,8 +341,8 @@ class AuditView(QtWidgets.QWidget):
     def export_report(self, folder) -> Path:
         from inspector.audit import write_report
 
-        if self.result is None:
-            raise ValueError("no audit to export")
+        if self.result is None or self.result.cancelled:
+            raise ValueError("no complete audit to export")
         return write_report(self.result, folder)
 
     def _choose_export(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from inspector.audit.per_log import LogCounts, iso_utc, per_log_rows
 from inspector.audit.tasks import M_BINS, AuditError, AuditTask, LogInfo, Summary, find_logs, plan, run_task
 
 INSTALL_HINT = "the audit runs on dask.distributed: pip install 'inspector[audit]' (or pass --scheduler none)"
@@ -32,6 +33,7 @@ class AuditResult:
     seconds: float
     cancelled: bool = False
     failed_tasks: list = field(default_factory=list)  # (path, start, stop, error)
+    per_log: dict = field(default_factory=dict)  # path → LogCounts of its finished ranges
 
     @property
     def records_per_s(self) -> float:
@@ -81,7 +83,8 @@ def audit(
     """Audit the logs (files, folders, globs). stored: read the logged results instead of re-running
     the model. scheduler: "none" (this process), "local" (a LocalCluster of `workers` processes),
     or the address of an existing scheduler. progress(done_records, total_records) is called as
-    tasks finish; setting `cancel` stops the audit (finished tasks are kept). `client`: an existing
+    tasks finish; setting `cancel` stops the audit: tasks finished are kept, tasks not started are
+    dropped, and the result is `cancelled` only if some task was left undone. `client`: an existing
     dask.distributed Client to use as is. explainer: the explainer plugin re-runs use."""
     t0 = time.perf_counter()
     if not stored:
@@ -104,12 +107,16 @@ def audit(
     failed: list = []
     cancelled = False
     done = 0
+    per_log = {i.path: LogCounts(i.path) for i in infos}
 
     def finished(task: AuditTask, result=None, error: Optional[BaseException] = None) -> None:
         nonlocal done
+        counts = per_log.setdefault(task.path, LogCounts(task.path))
         if error is not None:
             failed.append((task.path, task.start, task.stop, f"{type(error).__name__}: {error}"))
+            counts.failed.append(f"records {task.start}–{task.stop - 1}: {type(error).__name__}: {error}")
         else:
+            counts.add(result)  # before the merge below adds other tasks into the first summary
             summaries.append(result)
         done += task.stop - task.start
         if progress is not None:
@@ -138,7 +145,7 @@ def audit(
     if summary is not None:
         summary.disagreements.sort(key=lambda d: (d.log, d.record))
     return AuditResult(summary, infos, mode, scheduler if client is None else "client", used_workers,
-                       time.perf_counter() - t0, cancelled, failed)
+                       time.perf_counter() - t0, cancelled, failed, per_log)
 
 
 def _run_on_dask(tasks, scheduler, workers, threads_per_worker, device, finished, cancel, client):
@@ -168,19 +175,21 @@ def _run_on_dask(tasks, scheduler, workers, threads_per_worker, device, finished
         options = {"resources": {"GPU": 1}} if device.startswith("cuda") else {}
         futures = {client.submit(task_on_worker, t, pure=False, **options): t for t in tasks}
         cancelled = False
+        left = len(futures)
         for future in as_completed(list(futures)):
             task = futures[future]
-            if cancel is not None and cancel.is_set():
-                client.cancel(list(futures))
-                cancelled = True
-                break
-            try:
+            left -= 1
+            try:  # a finished task is kept even after Cancel, as in this process: its work is done
                 finished(task, future.result())
             except AuditError:
                 client.cancel(list(futures))
                 raise
             except Exception as exc:
                 finished(task, error=exc)
+            if left and cancel is not None and cancel.is_set():
+                client.cancel(list(futures))
+                cancelled = True  # only when a task was left undone: else the audit is complete
+                break
         return cancelled, n_workers
     except OSError as exc:
         raise AuditError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
@@ -203,6 +212,7 @@ def result_dict(result: AuditResult) -> dict:
         "cancelled": result.cancelled,
         "logs": [dataclasses.asdict(i) for i in result.logs],
         "failed_tasks": [dict(zip(("log", "start", "stop", "error"), f)) for f in result.failed_tasks],
+        "per_log": per_log_rows(result),
         "models": sorted({i.model_sha256 for i in result.logs if not i.skipped}),
         "rigs": sorted({i.rig_sha256 for i in result.logs if not i.skipped}),
         "explainers": sorted({i.explainer for i in result.logs if not i.skipped}),
@@ -218,6 +228,8 @@ def result_dict(result: AuditResult) -> dict:
         "ok": s.ok_records,
         "nok": s.nok_records,
         "status": s.status,
+        "first_time": iso_utc(s.t_first),
+        "last_time": iso_utc(s.t_last),
         "m": {c: {"mean": _num(s.mean_m(c)), "with_curves": s.m_n[c],
                   "histogram": {"edges": [float(v) for v in M_BINS], "counts": s.m_hist[c].tolist()}}
               for c in s.classes},

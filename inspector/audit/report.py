@@ -1,13 +1,17 @@
-"""The audit report: report.html with its figures as PNG files beside it, and summary.json.
+"""The audit report: report.html with its figures embedded, and summary.json.
 
 The page needs no network (no scripts, no fonts, no remote images) so it opens
-on an air-gapped quality PC; every number in it is also in summary.json.
+on an air-gapped quality PC; its figures are PNGs inside it as data URIs (RFC 2397),
+so the one file can be mailed or moved alone and still shows them. Every number
+in it is also in summary.json.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import html
+import io
 import json
 from pathlib import Path
 
@@ -16,15 +20,24 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from inspector.audit.engine import AuditResult, result_dict
+from inspector.audit.per_log import per_log_rows
 from inspector.audit.tasks import M_BINS, AuditError
+from inspector.files import write_then_rename
 
 INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
 CURVE_STYLES = (("a1", "#455a64", "-"), ("a2", "#1565c0", "--"), ("a3", "#8e24aa", ":"))
 
 
-def _save(fig: Figure, path: Path) -> None:
+def png_bytes(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    """The figure inside the page: a data URI, so report.html needs no file beside it."""
+    return f"<img src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}' alt='{html.escape(alt)}'>"
 
 
 PANELS_PER_ROW = 4  # one panel per class; more classes wrap onto further rows
@@ -41,7 +54,7 @@ def _class_panels(n: int):
     return fig, axes[:n], axes[::cols]
 
 
-def figure_m_histograms(s, path: Path) -> None:
+def figure_m_histograms(s) -> bytes:
     fig, axes, first = _class_panels(len(s.classes))
     centres = (M_BINS[:-1] + M_BINS[1:]) / 2
     colours = s.class_set.colours()
@@ -51,12 +64,15 @@ def figure_m_histograms(s, path: Path) -> None:
         ax.set_title(f"{c} (n = {s.m_n[c]})")
         ax.set_xlabel("m  (< 0: camera 1, > 0: camera 2)")
         ax.set_xlim(-1, 1)
+        if not s.m_n[c]:  # all-zero bars: say so on a 0..1 axis rather than an autoscaled one
+            ax.set_ylim(0, 1)
+            ax.text(0, 0.5, "no records", ha="center", va="center", color="#757575")
     for ax in first:
         ax.set_ylabel("records")
-    _save(fig, path)
+    return png_bytes(fig)
 
 
-def figure_influence(s, path: Path) -> None:
+def figure_influence(s) -> bytes:
     fig = Figure(figsize=(6.4, 1.6 + 0.4 * len(s.classes)), layout="constrained")
     ax = fig.subplots()
     left = np.zeros(len(s.classes))
@@ -71,10 +87,10 @@ def figure_influence(s, path: Path) -> None:
     ax.set_xlabel("share of records with curves (%)")
     ax.invert_yaxis()
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
-    _save(fig, path)
+    return png_bytes(fig)
 
 
-def figure_mean_curves(s, path: Path) -> None:
+def figure_mean_curves(s) -> bytes:
     fig, axes, first = _class_panels(len(s.classes))
     p = np.array(s.p)
     for ax, c in zip(axes, s.classes):
@@ -84,11 +100,14 @@ def figure_mean_curves(s, path: Path) -> None:
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(f"{c}: mean m {s.mean_m(c):+.3f}" if s.m_n[c] else f"{c}: no curves")
         ax.set_xlabel("occluded share p")
+        ax.set_xlim(float(p.min()), float(p.max()))
         ax.grid(alpha=0.3)
+        if not s.m_n[c]:
+            ax.text(float(p.mean()), 0.5, "no records", ha="center", va="center", color="#757575")
     for ax in first:
         ax.set_ylabel("P(class)")
     axes[-1].legend(loc="lower left", fontsize=8)
-    _save(fig, path)
+    return png_bytes(fig)
 
 
 def _table(headers, rows) -> str:
@@ -106,14 +125,31 @@ th{background:#f5f5f5} td:first-child,th:first-child{text-align:left} img{max-wi
 """
 
 
+def per_log_table(result: AuditResult) -> str:
+    """A row per log: what was audited in it, OK/NOK by its own OK class, its classes, its time span,
+    and why it was skipped or only partly audited."""
+    rows = per_log_rows(result)
+    names = [c for r in rows for c in r["per_class"]]
+    classes = list(dict.fromkeys(names))  # the logs' classes in their order (one set: the merge demands it)
+    table = [(r["log"], f"{r['records']:,} of {r['records_in_log']:,}", f"{r['ok']:,}", f"{r['nok']:,}",
+              *(f"{r['per_class'].get(c, 0):,}" if r["per_class"] else "—" for c in classes),
+              r["first_time"] or "—", r["last_time"] or "—",
+              r["status"] + (f": {r['reason']}" if r["reason"] else ""))
+             for r in rows]
+    headers = ("log", "records audited", "OK", "NOK", *classes, "first record", "last record", "status")
+    return ("<h2>Per log</h2><p class='meta'>OK and NOK by each log's own OK class; times are the first and last "
+            "record's, ISO 8601 in UTC.</p>" + _table(headers, table))
+
+
 def write_report(result: AuditResult, folder: str | Path) -> Path:
-    """report.html, figures/*.png and summary.json in `folder` (created); returns the HTML path."""
+    """report.html (figures embedded) and summary.json in `folder` (created); returns the HTML path.
+    Each is written to a temporary name and renamed, so a reader never sees half of one."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise AuditError(f"{folder}: exists and is not a folder")
-    (folder / "figures").mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     data = result_dict(result)
-    (folder / "summary.json").write_text(json.dumps(data, indent=2))
+    write_then_rename(folder / "summary.json", lambda p: p.write_text(json.dumps(data, indent=2)), AuditError)
     s = result.summary
     parts = [
         f"<h1>Inspection audit</h1><p class='meta'>{html.escape(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} · "
@@ -122,6 +158,8 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
         f"{result.seconds:.1f} s ({result.records_per_s:.0f} records/s) on {result.workers} worker(s), "
         f"scheduler {html.escape(result.scheduler)}</p>"
     ]
+    if data.get("first_time"):
+        parts.append(f"<p class='meta'>Records from {data['first_time']} to {data['last_time']} (UTC).</p>")
     if result.cancelled:
         parts.append("<p class='warn'>The audit was cancelled: these figures cover the tasks finished before.</p>")
     skipped = [i for i in result.logs if i.skipped]
@@ -141,15 +179,15 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
         parts.append(f"<h2>Per class</h2><p>OK (class {html.escape(ok)}): <b>{s.ok_records:,}</b> · "
                      f"NOK ({html.escape(', '.join(s.class_set.nok))}): <b>{s.nok_records:,}</b></p>" + _table(
             ("class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal"), rows))
-        figure_m_histograms(s, folder / "figures" / "m_histograms.png")
-        figure_influence(s, folder / "figures" / "influence.png")
-        figure_mean_curves(s, folder / "figures" / "mean_curves.png")
+    parts.append(per_log_table(result))
+    if s is not None:
         parts.append("<h2>Which camera the decisions rest on</h2>"
-                     "<img src='figures/influence.png' alt='influence shares per class'>"
-                     "<img src='figures/m_histograms.png' alt='distribution of m per class'>"
-                     "<p class='meta'>m = mean over p of a2(p) − a3(p); |m| &lt; 0.02 (grey band) is equal.</p>"
-                     "<h2>Mean masked-input curves</h2><img src='figures/mean_curves.png' alt='mean curves'>"
-                     "<p class='meta'>a1: camera 1 masked at 1 − p and camera 2 at p; a2: camera 1 masked at p; a3: camera 2 masked at p.</p>")
+                     + _img(figure_influence(s), "influence shares per class")
+                     + _img(figure_m_histograms(s), "distribution of m per class")
+                     + "<p class='meta'>m = mean over p of a2(p) − a3(p); |m| &lt; 0.02 (grey band) is equal.</p>"
+                     "<h2>Mean masked-input curves</h2>" + _img(figure_mean_curves(s), "mean curves")
+                     + "<p class='meta'>a1: camera 1 masked at 1 − p and camera 2 at p; a2: camera 1 masked at p; "
+                     "a3: camera 2 masked at p.</p>")
         if s.labelled:
             parts.append(
                 f"<h2>Engineer labels</h2><p>{s.labelled:,} labelled records (OK/NOK); the verdict agrees with "
@@ -180,6 +218,4 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
                  + _table(("log", "records", "model", "rig", "explainer", "software", "closed"), rows))
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Inspection audit</title>"
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    out = folder / "report.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_then_rename(folder / "report.html", lambda p: p.write_text(page, encoding="utf-8"), AuditError)

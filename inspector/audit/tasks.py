@@ -72,6 +72,8 @@ class Summary:
     compared: int = 0  # records re-run and compared with the stored result
     not_rerunnable: int = 0  # records whose views were not kept
     disagreements: list = field(default_factory=list)
+    t_first: float = float("nan")  # the earliest and latest record time (epoch s); NaN when none
+    t_last: float = float("nan")
 
     @classmethod
     def empty(cls, classes, p, ok_class: Optional[str] = None) -> "Summary":
@@ -111,6 +113,9 @@ class Summary:
         self.compared += other.compared
         self.not_rerunnable += other.not_rerunnable
         self.disagreements += other.disagreements
+        # fmin/fmax ignore a NaN side: a summary of no records does not erase the other's times.
+        self.t_first = float(np.fmin(self.t_first, other.t_first))
+        self.t_last = float(np.fmax(self.t_last, other.t_last))
         return self
 
     # -- the figures the report shows ---------------------------------------------------------
@@ -248,6 +253,9 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
                     float(probs[j, stored_pred[j]]), float(new_probs[j, predicted[j]]), float(stored_m[j]), float(m[j]),
                 ))
         s.records = n
+        times = sc["timestamp"].astype(np.float64)
+        if n and np.isfinite(times).any():
+            s.t_first, s.t_last = float(np.nanmin(times)), float(np.nanmax(times))
         for k, c in enumerate(classes):
             mine = predicted == k
             s.per_class[c] = int(mine.sum())

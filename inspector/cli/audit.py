@@ -85,8 +85,8 @@ def add_audit(sub) -> None:
         "on the stored views (or read the stored results with --stored), merge per-class counts, the "
         "distribution of m, influence shares, mean curves, agreement with engineer labels and the "
         "records where stored and re-computed predictions disagree, and write report.html (figures "
-        "beside it, no network needed) and summary.json. Runs on a local Dask cluster of --workers "
-        "processes by default, on an existing cluster with --scheduler tcp://HOST:PORT, or in this "
+        "embedded, no network needed; a per-log table of counts and time ranges) and summary.json. "
+        "Runs on a local Dask cluster of --workers processes by default, on an existing cluster with --scheduler tcp://HOST:PORT, or in this "
         "process with --scheduler none. Logs that cannot be read are named with the reason and the "
         "rest is audited; logs still open for writing are skipped unless --include-open.",
     )

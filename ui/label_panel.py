@@ -66,8 +66,12 @@ class LabelPanel(QtWidgets.QGroupBox):
         self.set_classes(None)
 
     def set_classes(self, class_set: Optional[ClassSet]) -> None:
-        """Offer the classes of the open log (none: no log open)."""
+        """Offer the classes of the open log (none: no log open, and nothing to label: the panel is off)."""
         self.class_set = class_set
+        self.setEnabled(class_set is not None)
+        if class_set is None:
+            self.show_label("", "")
+            self.current.setText("")
         for button in self.class_buttons.values():
             button.deleteLater()
         self.class_buttons = {}

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from inspector.classes import ClassSet
+from inspector.number_text import MINUS, fixed
 from ui.curves_plot import CurvesPlot
 from ui.display_frame import DisplayFrame, format_m
 from ui.heatmap_grid import HeatmapGrid
@@ -39,6 +40,12 @@ def provenance_card(model, attrs: dict) -> tuple[Optional[dict], str]:
     return model_card(model), (f"model card of the app's current model (sha256 {sha[:12]}); the log was made "
                                f"with {logged[:12] or 'an unrecorded model'}, whose card is not loaded")
 
+
+RERUN_COLUMNS = (("#", False), ("stored", True), ("re-run", True), ("ΔP (pp)", False), ("Δm", False),
+                 ("result", True))  # (title, shares the width left by the others)
+RERUN_TIPS = ("Record index", "Stored class and its probability", "The re-run's class and its probability of the "
+              "stored class", "Probability change of the stored class, in percentage points", "Change of m",
+              "agrees, DIFFERS, or why the record could not be re-run")
 
 PROVENANCE_KEYS = (
     ("software", "software"),
@@ -87,11 +94,21 @@ class ProbabilityBars(pg.PlotWidget):
             item.removeItem(t)
         self.texts = []
         for i, h in enumerate(heights):
-            t = pg.TextItem(f"{h:.1f} %", color="#222222", anchor=(0.5, 1.0))
+            t = pg.TextItem(f"{fixed(h, 1)} %", color="#222222", anchor=(0.5, 1.0))
             t.setPos(i, h + 1.0)
             item.addItem(t)
             self.texts.append(t)
         self.values = list(heights)
+
+    def clear_probs(self) -> None:
+        """No bars, no values, no class ticks: nothing left of the record shown before."""
+        self.bars.setOpts(x=[], height=[], width=0.6, brushes=[])
+        item = self.getPlotItem()
+        for t in self.texts:
+            item.removeItem(t)
+        self.texts = []
+        item.getAxis("bottom").setTicks([[]])
+        self.values = []
 
 
 class RerunTable(QtWidgets.QWidget):
@@ -102,11 +119,21 @@ class RerunTable(QtWidgets.QWidget):
         self.summary = QtWidgets.QLabel("Select records and press Re-run to compare them with the current model.")
         self.summary.setWordWrap(True)
         col.addWidget(self.summary)
-        self.table = QtWidgets.QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["#", "stored", "re-run", "ΔP (pp)", "Δm", "result"])
+        self.table = QtWidgets.QTableWidget(0, len(RERUN_COLUMNS))
+        self.table.setHorizontalHeaderLabels([name for name, _ in RERUN_COLUMNS])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(24)
+        # The pane shares its width with the curves: text columns share what the numbers leave, eliding
+        # (full text in each cell's tooltip) rather than running off the pane's right edge.
+        for c, (name, stretch) in enumerate(RERUN_COLUMNS):
+            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.Stretch if stretch
+                                        else QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+            self.table.horizontalHeaderItem(c).setToolTip(RERUN_TIPS[c])
         self.table.setToolTip(f"Differs: another class, |ΔP| > {100 * PROB_TOL:g} pp or |Δm| > {M_TOL:g}")
         col.addWidget(self.table)
 
@@ -122,13 +149,16 @@ class RerunTable(QtWidgets.QWidget):
         self.summary.setStyleSheet("color: #b71c1c; font-weight: bold;" if differ else "")
         self.table.setRowCount(len(outcomes))
         for r, o in enumerate(outcomes):
-            dp = "" if not o.rerunnable else f"{100 * o.prob_diff:+.2f}"
-            dm = "" if not o.rerunnable or (math.isnan(o.stored_m) and math.isnan(o.new_m)) else f"{o.m_diff:+.3f}"
+            dp = "" if not o.rerunnable else fixed(100 * o.prob_diff, 2, sign=True, minus=MINUS)
+            dm = ("" if not o.rerunnable or (math.isnan(o.stored_m) and math.isnan(o.new_m))
+                  else fixed(o.m_diff, 3, sign=True, minus=MINUS))
             result = o.note if not o.rerunnable else ("DIFFERS" if o.differs else "agrees")
-            cells = [str(o.record), f"{o.stored_class} {100 * o.stored_prob:.1f} %" if o.rerunnable else o.stored_class,
-                     f"{o.new_class} {100 * o.new_prob:.1f} %" if o.rerunnable else "—", dp, dm, result]
+            cells = [str(o.record),
+                     f"{o.stored_class} {fixed(100 * o.stored_prob, 1)} %" if o.rerunnable else o.stored_class,
+                     f"{o.new_class} {fixed(100 * o.new_prob, 1)} %" if o.rerunnable else "—", dp, dm, result]
             for c, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
+                item.setToolTip(text)
                 if o.differs:
                     item.setBackground(QtGui.QColor("#ffcdd2"))
                     if (c == 2 and o.class_differs) or (c == 3 and abs(o.prob_diff) > PROB_TOL) or (
@@ -138,7 +168,6 @@ class RerunTable(QtWidgets.QWidget):
                         font.setBold(True)
                         item.setFont(font)
                 self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
 
 
 class RecordDetail(QtWidgets.QWidget):
@@ -162,10 +191,15 @@ class RecordDetail(QtWidgets.QWidget):
         self.overlay.opacity_changed.connect(self.grid.set_opacity)
         self.overlay.colormap_changed.connect(self.grid.set_colormap)
         col.addWidget(self.overlay)
-        bottom = QtWidgets.QHBoxLayout()
+        # A splitter, not a fixed share: the engineer widens the re-run table or the curves as needed.
+        bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        bottom.setChildrenCollapsible(False)
+        self.bottom = bottom
         self.curves = CurvesPlot()
-        bottom.addWidget(self.curves, 3)
+        bottom.addWidget(self.curves)
         self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.tabs.setUsesScrollButtons(False)
         self.probs = ProbabilityBars()
         self.tabs.addTab(self.probs, "Probabilities")
         self.provenance = QtWidgets.QLabel("")
@@ -179,8 +213,13 @@ class RecordDetail(QtWidgets.QWidget):
         self.tabs.addTab(scroll, "Provenance")
         self.rerun = RerunTable()
         self.tabs.addTab(self.rerun, "Re-run")
-        bottom.addWidget(self.tabs, 2)
-        col.addLayout(bottom, 4)
+        for k, tip in enumerate(("Class probabilities of the record", "Where the log came from, and the model card",
+                                 "The last re-run with the current model, compared with the log")):
+            self.tabs.setTabToolTip(k, tip)
+        bottom.addWidget(self.tabs)
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 1)
+        col.addWidget(bottom, 4)
         self.frame: Optional[DisplayFrame] = None
 
     def _paint_header(self, colour: str) -> None:
@@ -195,7 +234,7 @@ class RecordDetail(QtWidgets.QWidget):
         parts = [html.escape(format_m(frame)), f"cavity {frame.cavity_id}", when, f"status {frame.status}",
                  f"label {html.escape(label) if label else '—'}"]
         self.header.setText(f"<b>record {frame.record} · {verdict} · {frame.predicted_name} "
-                            f"{100 * frame.probability:.1f} %</b><br><span style='font-size:10pt'>"
+                            f"{fixed(100 * frame.probability, 1)} %</b><br><span style='font-size:10pt'>"
                             + " · ".join(parts) + "</span>")
         self._paint_header(frame.colour)
         self.grid.show_frame(frame, stage_shapes)
@@ -231,3 +270,4 @@ class RecordDetail(QtWidgets.QWidget):
         self._paint_header("#546e7a")
         self.grid.clear_frame()
         self.curves.clear_curves()
+        self.probs.clear_probs()

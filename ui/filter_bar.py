@@ -37,7 +37,7 @@ class FilterBar(QtWidgets.QWidget):
         )):
             combo = QtWidgets.QComboBox()
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)
+            combo.setMinimumContentsLength(3)  # wider when room allows; the list shows every entry whole
             combo.addItem(ANY)
             combo.addItems(values)
             combo.setToolTip(tip)
@@ -59,7 +59,8 @@ class FilterBar(QtWidgets.QWidget):
         low.addWidget(self.m_min)
         low.addWidget(QtWidgets.QLabel("…"))
         low.addWidget(self.m_max)
-        low.addSpacing(10)
+        low.addStretch(1)
+        times = QtWidgets.QHBoxLayout()  # a row of its own: beside the m range it did not fit 1024 px
         self.time_on = QtWidgets.QCheckBox("time")
         self.time_on.setToolTip("Only records taken in this interval (local time)")
         self.time_on.toggled.connect(self._emit)
@@ -72,15 +73,16 @@ class FilterBar(QtWidgets.QWidget):
             edit.dateTimeChanged.connect(self._time_changed)
         self.set_ends: set[str] = set()  # "from", "to": the ends the user set; the others are open
         self._span: Optional[tuple[float, float]] = None
-        low.addWidget(self.time_on)
-        low.addWidget(self.t_from, 1)
-        low.addWidget(QtWidgets.QLabel("…"))
-        low.addWidget(self.t_to, 1)
+        times.addWidget(self.time_on)
+        times.addWidget(self.t_from, 1)
+        times.addWidget(QtWidgets.QLabel("…"))
+        times.addWidget(self.t_to, 1)
         reset = QtWidgets.QPushButton("Reset")
         reset.setToolTip("Show every record")
         reset.clicked.connect(self.reset)
         low.addWidget(reset)
         grid.addLayout(low, 1, 0, 1, 4)
+        grid.addLayout(times, 2, 0, 1, 4)
         self._quiet = False
 
     def set_log(self, classes: Union[ClassSet, Sequence[str]], t_min: Optional[float], t_max: Optional[float]) -> None:

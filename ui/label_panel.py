@@ -42,14 +42,18 @@ class LabelPanel(QtWidgets.QGroupBox):
             button.clicked.connect(lambda _=False, v=verdict: self.give(v))
             row.addWidget(button)
             self.buttons[verdict] = button
-        row.addSpacing(8)
-        self.class_title = QtWidgets.QLabel("true class")
-        row.addWidget(self.class_title)
-        self.class_row = QtWidgets.QHBoxLayout()
-        self.class_row.setSpacing(3)
-        row.addLayout(self.class_row)
         row.addStretch(1)
         col.addLayout(row)
+        # The classes on a row of their own: beside the verdicts they made the panel wider than the
+        # table's pane at 1024 px, and the pane (the label buttons with it) was cut off.
+        classes = QtWidgets.QHBoxLayout()
+        self.class_title = QtWidgets.QLabel("true class")
+        classes.addWidget(self.class_title)
+        self.class_row = QtWidgets.QHBoxLayout()
+        self.class_row.setSpacing(3)
+        classes.addLayout(self.class_row)
+        classes.addStretch(1)
+        col.addLayout(classes)
         self.class_buttons: dict[str, QtWidgets.QPushButton] = {}
         self.class_list: Optional[QtWidgets.QComboBox] = None
         self.class_set: Optional[ClassSet] = None
@@ -59,10 +63,10 @@ class LabelPanel(QtWidgets.QGroupBox):
         self.comment.setPlaceholderText("comment (saved with the label)")
         self.comment.setToolTip("Saved with the next label")
         low.addWidget(self.comment, 1)
+        col.addLayout(low)
         self.current = QtWidgets.QLabel("")
         self.current.setMinimumWidth(110)
-        low.addWidget(self.current)
-        col.addLayout(low)
+        row.addWidget(self.current)
         self.set_classes(None)
 
     def set_classes(self, class_set: Optional[ClassSet]) -> None:

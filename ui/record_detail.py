@@ -41,11 +41,12 @@ def provenance_card(model, attrs: dict) -> tuple[Optional[dict], str]:
                                f"with {logged[:12] or 'an unrecorded model'}, whose card is not loaded")
 
 
-RERUN_COLUMNS = (("#", False), ("stored", True), ("re-run", True), ("ΔP (pp)", False), ("Δm", False),
-                 ("result", True))  # (title, shares the width left by the others)
+# (title, shares the width the others leave). No "result" column: a differing row is red, its differing
+# cells bold, and each row's tooltip says agrees / DIFFERS / why not; the pane shares the detail's width.
+RERUN_COLUMNS = (("#", False), ("stored", True), ("re-run", True), ("ΔP", False), ("Δm", False))
 RERUN_TIPS = ("Record index", "Stored class and its probability", "The re-run's class and its probability of the "
-              "stored class", "Probability change of the stored class, in percentage points", "Change of m",
-              "agrees, DIFFERS, or why the record could not be re-run")
+              "stored class (or why the record could not be re-run)",
+              "Probability change of the stored class, in percentage points", "Change of m")
 
 PROVENANCE_KEYS = (
     ("software", "software"),
@@ -155,10 +156,10 @@ class RerunTable(QtWidgets.QWidget):
             result = o.note if not o.rerunnable else ("DIFFERS" if o.differs else "agrees")
             cells = [str(o.record),
                      f"{o.stored_class} {fixed(100 * o.stored_prob, 1)} %" if o.rerunnable else o.stored_class,
-                     f"{o.new_class} {fixed(100 * o.new_prob, 1)} %" if o.rerunnable else "—", dp, dm, result]
+                     f"{o.new_class} {fixed(100 * o.new_prob, 1)} %" if o.rerunnable else "not re-runnable", dp, dm]
             for c, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(f"{text}\nrecord {o.record}: {result}" if text else f"record {o.record}: {result}")
                 if o.differs:
                     item.setBackground(QtGui.QColor("#ffcdd2"))
                     if (c == 2 and o.class_differs) or (c == 3 and abs(o.prob_diff) > PROB_TOL) or (
@@ -186,6 +187,7 @@ class RecordDetail(QtWidgets.QWidget):
         col.addWidget(self.header)
         self.grid = HeatmapGrid()
         self.grid.setMinimumHeight(260)
+        self._fit_grid()
         col.addWidget(self.grid, 5)
         self.overlay = OverlayControls(with_stage=False, opacity=0.5)
         self.overlay.opacity_changed.connect(self.grid.set_opacity)
@@ -217,8 +219,9 @@ class RecordDetail(QtWidgets.QWidget):
                                  "The last re-run with the current model, compared with the log")):
             self.tabs.setTabToolTip(k, tip)
         bottom.addWidget(self.tabs)
-        bottom.setStretchFactor(0, 1)
-        bottom.setStretchFactor(1, 1)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        self.tabs.currentChanged.connect(self._share_bottom)
         col.addWidget(bottom, 4)
         self.frame: Optional[DisplayFrame] = None
 
@@ -238,8 +241,21 @@ class RecordDetail(QtWidgets.QWidget):
                             + " · ".join(parts) + "</span>")
         self._paint_header(frame.colour)
         self.grid.show_frame(frame, stage_shapes)
+        self._fit_grid()
         self.curves.show_frame(frame)
         self.probs.show_probs(frame.class_set, frame.probs, frame.predicted)
+
+    def _share_bottom(self, _index: int = 0) -> None:
+        # The re-run table needs the width, the curves otherwise: each gets two thirds when it is looked at.
+        total = sum(self.bottom.sizes()) or self.bottom.width()
+        tabs = 2 * total // 3 if self.tabs.currentWidget() is self.rerun else 2 * total // 5
+        self.bottom.setSizes([total - tabs, tabs])
+
+    def _fit_grid(self) -> None:
+        # The grid's scene does not shrink below its items (titles, images, colour bar), whose minimum
+        # grows once a record is shown: a narrower view cut off stage 4. The pane keeps it whole.
+        self.grid.ci.layout.activate()
+        self.grid.setMinimumWidth(math.ceil(self.grid.ci.minimumWidth()) + 2 * self.grid.frameWidth() + 2)
 
     @property
     def header_text(self) -> str:

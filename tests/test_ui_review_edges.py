@@ -216,3 +216,29 @@ def test_the_exported_figure_states_the_verdict(log, tmp_path):
             assert want in texts, (want, texts)
         export_record(reader, 0, png=tmp_path / "r0.png")
     assert (tmp_path / "r0.png").read_bytes()[:4] == b"\x89PNG" and not list(tmp_path.glob("*.partial"))
+
+
+def test_nine_classes_fit_the_label_panel_at_1024(qtbot, tmp_path):
+    from inspector.records import Layout
+
+    names = ("good", "short_shot", "flash", "sink_mark", "burn_mark", "weld_line", "warp", "void", "splay")
+    layout = Layout(classes=names, view_shape=LAYOUT.view_shape, stage_shapes=LAYOUT.stage_shapes, p=LAYOUT.p,
+                    ok_class="good")
+    path = tmp_path / "nine.h5"
+    with RecordWriter(path, layout) as w:
+        rec = make_record(0)
+        w.append(dataclasses.replace(rec, probs=np.full(9, 1 / 9, np.float32), predicted=3, target=3))
+    v = ReviewView()
+    qtbot.addWidget(v)
+    v.resize(1024, 768)
+    v.show()
+    try:
+        assert v.open_log(path) and len(v.label_panel.class_buttons) == 9
+        qtbot.wait(50)
+        assert v.minimumSizeHint().width() <= 1024 and v.width() == 1024
+        for button in v.label_panel.class_buttons.values():
+            assert button.width() >= button.minimumSizeHint().width(), button.text()
+            assert button.mapTo(v, QtCore.QPoint(button.width(), 0)).x() <= v.label_panel.mapTo(
+                v, QtCore.QPoint(v.label_panel.width(), 0)).x()
+    finally:
+        v.shutdown()

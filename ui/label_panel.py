@@ -17,6 +17,7 @@ from inspector.records.labels import VERDICTS
 SHORTCUTS = {"OK": "O", "NOK": "N", "unsure": "U"}
 CLASS_KEYS = 9  # keys 1…9 give the first nine classes; a log with more offers them in a list
 CHOOSE = "class…"
+CLASSES_PER_ROW = 4
 
 
 def label_text(verdict: str, true_class: str = "") -> str:
@@ -48,8 +49,8 @@ class LabelPanel(QtWidgets.QGroupBox):
         # table's pane at 1024 px, and the pane (the label buttons with it) was cut off.
         classes = QtWidgets.QHBoxLayout()
         self.class_title = QtWidgets.QLabel("true class")
-        classes.addWidget(self.class_title)
-        self.class_row = QtWidgets.QHBoxLayout()
+        classes.addWidget(self.class_title, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self.class_row = QtWidgets.QGridLayout()  # CLASSES_PER_ROW a row: nine classes still fit 1024 px
         self.class_row.setSpacing(3)
         classes.addLayout(self.class_row)
         classes.addStretch(1)
@@ -91,7 +92,7 @@ class LabelPanel(QtWidgets.QGroupBox):
             self.class_list.setToolTip(f"Label the selected records with their true class (keys 1…{CLASS_KEYS}: "
                                        f"the first {CLASS_KEYS}); {class_set.ok} is OK, every other class NOK")
             self.class_list.activated.connect(self._class_chosen)
-            self.class_row.addWidget(self.class_list)
+            self.class_row.addWidget(self.class_list, 0, 0)
             return
         for k, name in enumerate(names, 1):
             button = QtWidgets.QPushButton(f"{k} {name}")
@@ -99,7 +100,7 @@ class LabelPanel(QtWidgets.QGroupBox):
             button.setToolTip(f"The selected records are {name}: verdict {verdict} (key {k})")
             button.setStyleSheet(f"QPushButton {{ color: {class_set.colour(name)}; font-weight: bold; }}")
             button.clicked.connect(lambda _=False, c=name: self.give_class(c))
-            self.class_row.addWidget(button)
+            self.class_row.addWidget(button, (k - 1) // CLASSES_PER_ROW, (k - 1) % CLASSES_PER_ROW)
             self.class_buttons[name] = button
 
     def _class_chosen(self, index: int) -> None:

@@ -78,6 +78,8 @@ class ProbabilityBars(pg.PlotWidget):
         item.addItem(self.bars)
         self.texts: list[pg.TextItem] = []
         self.values = []
+        self.names: tuple[str, ...] = ()
+        self.predicted = -1
 
     def show_probs(self, classes: Union[ClassSet, Sequence[str]], probs: np.ndarray, predicted: int) -> None:
         """One bar per class in the class's colour (the ClassSet's), the predicted one full, the others pale."""
@@ -88,18 +90,41 @@ class ProbabilityBars(pg.PlotWidget):
         brushes = [b if i == predicted else QtGui.QColor(b).lighter(170) for i, b in enumerate(brushes)]
         self.bars.setOpts(x=np.arange(len(classes)), height=heights, width=0.6, brushes=brushes, pen=None)
         item = self.getPlotItem()
-        item.getAxis("bottom").setTicks([[(i, c) for i, c in enumerate(classes)]])
         item.setXRange(-0.6, len(classes) - 0.4, padding=0)
         item.setYRange(0, 112, padding=0)
         for t in self.texts:
             item.removeItem(t)
         self.texts = []
         for i, h in enumerate(heights):
-            t = pg.TextItem(f"{fixed(h, 1)} %", color="#222222", anchor=(0.5, 1.0))
+            # The outer bars' values lean inwards: centred, the last one ran past the plot's right edge.
+            edge = 0.0 if i == 0 and len(heights) > 1 else 1.0 if i == len(heights) - 1 and len(heights) > 1 else 0.5
+            t = pg.TextItem(f"{fixed(h, 1)} %", color="#222222", anchor=(edge, 1.0))
             t.setPos(i, h + 1.0)
             item.addItem(t)
             self.texts.append(t)
         self.values = list(heights)
+        self.names, self.predicted = tuple(classes), int(predicted)
+        self.setToolTip("  ".join(f"{k} {c}: {fixed(h, 1)} %" for k, (c, h) in enumerate(zip(classes, heights), 1)))
+        self.fit_labels()
+
+    def fit_labels(self) -> None:
+        """Class names under the bars where each fits its bar's slot, else the class numbers (the label
+        keys 1…9; names in the tooltip); values over every bar where they fit, else over the predicted
+        one only: nine classes in a narrow pane ran into one another."""
+        if not getattr(self, "names", ()):  # pyqtgraph resizes before __init__ has set it
+            return
+        slot = self.getPlotItem().getViewBox().width() / len(self.names)
+        fm = self.fontMetrics()
+        names_fit = max(fm.horizontalAdvance(c) for c in self.names) + 6 <= slot
+        self.getPlotItem().getAxis("bottom").setTicks(
+            [[(i, c if names_fit else str(i + 1)) for i, c in enumerate(self.names)]])
+        values_fit = fm.horizontalAdvance("100.0 %") + 4 <= slot
+        for i, t in enumerate(self.texts):
+            t.setVisible(values_fit or i == self.predicted)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_labels()
 
     def clear_probs(self) -> None:
         """No bars, no values, no class ticks: nothing left of the record shown before."""
@@ -110,6 +135,8 @@ class ProbabilityBars(pg.PlotWidget):
         self.texts = []
         item.getAxis("bottom").setTicks([[]])
         self.values = []
+        self.names, self.predicted = (), -1
+        self.setToolTip("")
 
 
 class RerunTable(QtWidgets.QWidget):
@@ -222,6 +249,9 @@ class RecordDetail(QtWidgets.QWidget):
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
         self.tabs.currentChanged.connect(self._share_bottom)
+        bottom.splitterMoved.connect(self._fit_legend)
+        self._legend_width = self.curves.legend.boundingRect().width()  # its three entries on one row
+        self._shared = False
         col.addWidget(bottom, 4)
         self.frame: Optional[DisplayFrame] = None
 
@@ -246,10 +276,28 @@ class RecordDetail(QtWidgets.QWidget):
         self.probs.show_probs(frame.class_set, frame.probs, frame.predicted)
 
     def _share_bottom(self, _index: int = 0) -> None:
-        # The re-run table needs the width, the curves otherwise: each gets two thirds when it is looked at.
+        # The re-run table needs the width, the curves otherwise: each gets the larger part when looked at.
         total = sum(self.bottom.sizes()) or self.bottom.width()
         tabs = 2 * total // 3 if self.tabs.currentWidget() is self.rerun else 2 * total // 5
         self.bottom.setSizes([total - tabs, tabs])
+        self._fit_legend()
+
+    def _fit_legend(self, *_moved) -> None:
+        # The legend's entries side by side where they fit the curves' width, else one under another:
+        # side by side in a narrow pane they ran past its right edge.
+        columns = 3 if self._legend_width + 16 <= self.curves.width() else 1
+        if self.curves.legend.columnCount != columns:
+            self.curves.legend.setColumnCount(columns)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shared:  # the first time the pane has its width: the curves' share, not the size hints'
+            self._shared = True
+            self._share_bottom()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
 
     def _fit_grid(self) -> None:
         # The grid's scene does not shrink below its items (titles, images, colour bar), whose minimum

@@ -42,6 +42,14 @@ class RecordTableView(QtWidgets.QTableView):
         self.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
         self.setToolTip("↑/↓ move through the records in the shown order; O / N / U, or 1…9 for a class, label the selected ones")
 
+    def fit_classes(self, names) -> None:
+        """Widen the class columns to the open log's longest class name (its classes are its own)."""
+        header = self.horizontalHeader()
+        widest = max((self.fontMetrics().horizontalAdvance(c) + 12 for c in names), default=0)
+        for name in ("class", "true class"):
+            column = COLUMNS.index(name)
+            header.resizeSection(column, max(column_width(self, name), widest))
+
     def show_rerun_column(self) -> None:
         header = self.horizontalHeader()
         column = COLUMNS.index("re-run")

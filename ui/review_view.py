@@ -176,6 +176,7 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
         self.labels = LabelStore(path)
         self.label_panel.set_classes(reader.layout.class_set)
         self.model.load(reader, self._read_labels())
+        self.table.fit_classes(reader.layout.class_set.names)
         t = self.model.cols["timestamp"]
         self.filters.set_log(reader.layout.class_set, float(t.min()) if len(t) else None,
                              float(t.max()) if len(t) else None)

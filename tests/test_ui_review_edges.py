@@ -91,10 +91,11 @@ def test_the_time_filters_open_end_follows_a_growing_log(view, tmp_path):
         assert view.model.rowCount() == 9  # before: the end fixed at open hid every later record
         last = make_record(8).timestamp
         assert view.filters.t_to.dateTime().toSecsSinceEpoch() >= last  # the field shows where the log ends
+        assert view.filters.t_to.font().italic()  # and reads as open
 
         # An end the user sets stays: later records fall outside it.
         view.filters.t_to.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(last)))
-        assert view.model.rowCount() == 9
+        assert view.model.rowCount() == 9 and not view.filters.t_to.font().italic()
         for i in range(9, 12):
             writer.append(make_record(i))
         assert view.follow() == 3

@@ -113,6 +113,14 @@ class FilterBar(QtWidgets.QWidget):
         if "to" not in self.set_ends:
             self.t_to.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_max) + 1))
         self._quiet = False
+        self._mark_ends()
+
+    def _mark_ends(self) -> None:
+        # An open end reads as the log's, in italics; one the user set, as typed.
+        for edit, end in ((self.t_from, "from"), (self.t_to, "to")):
+            font = edit.font()
+            font.setItalic(end not in self.set_ends)
+            edit.setFont(font)
 
     def reset(self) -> None:
         self._quiet = True
@@ -131,6 +139,7 @@ class FilterBar(QtWidgets.QWidget):
         if self._quiet:
             return  # the log's span, not the user
         self.set_ends.add("from" if self.sender() is self.t_from else "to")
+        self._mark_ends()
         if self.time_on.isChecked():
             self._emit()
 

@@ -236,6 +236,10 @@ def test_exports(tmp_path):
     assert (tmp_path / "r2.png").stat().st_size > 10_000
     rows = list(csv.DictReader(open(tmp_path / "all.csv")))
     assert len(rows) == 5 and rows[2]["label"] == "NOK" and rows[4]["influence"] == make_record(4).influence
+    # Times a person reads first (ISO 8601, UTC), then epoch seconds for arithmetic.
+    assert next(csv.reader(open(tmp_path / "all.csv")))[1:3] == ["time_utc", "timestamp"]
+    assert make_record(2).timestamp == 1_790_000_002.0 and rows[2]["time_utc"] == "2026-09-21T14:13:22.000Z"
+    assert float(rows[2]["timestamp"]) == 1_790_000_002.0
 
 
 def test_rotation_by_count_shift_and_provenance(tmp_path):

@@ -88,7 +88,7 @@ def test_sort_and_filters_use_the_logs_values(view, log):
     reader = view.reader
     m = reader.scalars(names=("m",))["m"]
     view.sort_by("m", descending=True)
-    ms = [float("nan") if t == "—" else float(t) for t in _column(view, "m")]
+    ms = [float("nan") if t == "—" else float(t.replace("−", "-")) for t in _column(view, "m")]  # a real minus
     known = [v for v in ms if not math.isnan(v)]
     assert known == sorted(known, reverse=True) and len(known) == int(np.isfinite(m).sum())
     assert all(math.isnan(v) for v in ms[len(known):])  # no m (no curves): last either way

@@ -15,6 +15,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from inspector.classes import ClassSet
+from inspector.number_text import MINUS, fixed
 from ui.heatmap_display import blend, colorize, normalised_u8
 
 
@@ -141,4 +142,4 @@ def format_m(frame: DisplayFrame) -> str:
     """`m = −0.201 → camera 1`, or a dash where the curves were not computed."""
     if not frame.has_curves:
         return "m —"
-    return f"m = {frame.m:+.3f} → {frame.influence}".replace("-", "−")
+    return f"m = {fixed(frame.m, 3, sign=True, minus=MINUS)} → {frame.influence}"

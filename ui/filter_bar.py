@@ -1,4 +1,9 @@
-"""The review table's filters: class, influence, status, engineer label, m range and time range."""
+"""The review table's filters: class, influence, status, engineer label, m range and time range.
+
+The time range's ends follow the log until the engineer sets them: an end left alone is open
+("from the first record", "until now"), so a followed log's new records pass a ticked time filter,
+and its field moves with the log to show where the log ends.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ class FilterBar(QtWidgets.QWidget):
         )):
             combo = QtWidgets.QComboBox()
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)
+            combo.setMinimumContentsLength(3)  # wider when room allows; the list shows every entry whole
             combo.addItem(ANY)
             combo.addItems(values)
             combo.setToolTip(tip)
@@ -54,25 +59,30 @@ class FilterBar(QtWidgets.QWidget):
         low.addWidget(self.m_min)
         low.addWidget(QtWidgets.QLabel("…"))
         low.addWidget(self.m_max)
-        low.addSpacing(10)
+        low.addStretch(1)
+        times = QtWidgets.QHBoxLayout()  # a row of its own: beside the m range it did not fit 1024 px
         self.time_on = QtWidgets.QCheckBox("time")
         self.time_on.setToolTip("Only records taken in this interval (local time)")
         self.time_on.toggled.connect(self._emit)
         self.t_from, self.t_to = QtWidgets.QDateTimeEdit(), QtWidgets.QDateTimeEdit()
-        for edit in (self.t_from, self.t_to):
+        for edit, end in ((self.t_from, "from the log's first record"), (self.t_to, "until now")):
             edit.setDisplayFormat("MM-dd HH:mm:ss")
-            edit.setToolTip("Local time; the year is that of the log")
+            edit.setToolTip(f"Local time; the year is that of the log. Left alone this end is open ({end}) and "
+                            f"follows a growing log; once changed it stays (Reset opens it again)")
             edit.setCalendarPopup(True)
             edit.dateTimeChanged.connect(self._time_changed)
-        low.addWidget(self.time_on)
-        low.addWidget(self.t_from, 1)
-        low.addWidget(QtWidgets.QLabel("…"))
-        low.addWidget(self.t_to, 1)
+        self.set_ends: set[str] = set()  # "from", "to": the ends the user set; the others are open
+        self._span: Optional[tuple[float, float]] = None
+        times.addWidget(self.time_on)
+        times.addWidget(self.t_from, 1)
+        times.addWidget(QtWidgets.QLabel("…"))
+        times.addWidget(self.t_to, 1)
         reset = QtWidgets.QPushButton("Reset")
         reset.setToolTip("Show every record")
         reset.clicked.connect(self.reset)
         low.addWidget(reset)
         grid.addLayout(low, 1, 0, 1, 4)
+        grid.addLayout(times, 2, 0, 1, 4)
         self._quiet = False
 
     def set_log(self, classes: Union[ClassSet, Sequence[str]], t_min: Optional[float], t_max: Optional[float]) -> None:
@@ -87,10 +97,30 @@ class FilterBar(QtWidgets.QWidget):
         combo.addItem("NOK (all others)", class_set.nok)
         for c in class_set.names:
             combo.addItem(_swatch(class_set.colour(c)), c, (c,))
+        self.set_ends = set()
+        self._span = None
+        self._quiet = False
         if t_min is not None and t_max is not None:
+            self.extend_to(t_min, t_max)
+
+    def extend_to(self, t_min: float, t_max: float) -> None:
+        """The log now spans [t_min, t_max]: the open ends' fields show it (no filter changes: an open
+        end lets every record through already)."""
+        self._span = (t_min, t_max)
+        self._quiet = True
+        if "from" not in self.set_ends:
             self.t_from.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_min)))
+        if "to" not in self.set_ends:
             self.t_to.setDateTime(QtCore.QDateTime.fromSecsSinceEpoch(int(t_max) + 1))
         self._quiet = False
+        self._mark_ends()
+
+    def _mark_ends(self) -> None:
+        # An open end reads as the log's, in italics; one the user set, as typed.
+        for edit, end in ((self.t_from, "from"), (self.t_to, "to")):
+            font = edit.font()
+            font.setItalic(end not in self.set_ends)
+            edit.setFont(font)
 
     def reset(self) -> None:
         self._quiet = True
@@ -99,10 +129,17 @@ class FilterBar(QtWidgets.QWidget):
         self.m_min.clear()
         self.m_max.clear()
         self.time_on.setChecked(False)
+        self.set_ends = set()
         self._quiet = False
+        if self._span is not None:
+            self.extend_to(*self._span)
         self._emit()
 
     def _time_changed(self, _when) -> None:
+        if self._quiet:
+            return  # the log's span, not the user
+        self.set_ends.add("from" if self.sender() is self.t_from else "to")
+        self._mark_ends()
         if self.time_on.isChecked():
             self._emit()
 
@@ -120,7 +157,8 @@ class FilterBar(QtWidgets.QWidget):
             m_range = (lo if lo is not None else -float("inf"), hi if hi is not None else float("inf"))
         time_range = None
         if self.time_on.isChecked():
-            time_range = (self.t_from.dateTime().toSecsSinceEpoch(), self.t_to.dateTime().toSecsSinceEpoch())
+            time_range = (self.t_from.dateTime().toSecsSinceEpoch() if "from" in self.set_ends else -float("inf"),
+                          self.t_to.dateTime().toSecsSinceEpoch() if "to" in self.set_ends else float("inf"))
         return RecordFilter(classes=pick["class"], influence=pick["influence"], status=pick["status"],
                             labels=pick["label"], m_range=m_range, time_range=time_range)
 

@@ -17,6 +17,7 @@ from inspector.records.labels import VERDICTS
 SHORTCUTS = {"OK": "O", "NOK": "N", "unsure": "U"}
 CLASS_KEYS = 9  # keys 1…9 give the first nine classes; a log with more offers them in a list
 CHOOSE = "class…"
+CLASSES_PER_ROW = 4
 
 
 def label_text(verdict: str, true_class: str = "") -> str:
@@ -42,14 +43,18 @@ class LabelPanel(QtWidgets.QGroupBox):
             button.clicked.connect(lambda _=False, v=verdict: self.give(v))
             row.addWidget(button)
             self.buttons[verdict] = button
-        row.addSpacing(8)
-        self.class_title = QtWidgets.QLabel("true class")
-        row.addWidget(self.class_title)
-        self.class_row = QtWidgets.QHBoxLayout()
-        self.class_row.setSpacing(3)
-        row.addLayout(self.class_row)
         row.addStretch(1)
         col.addLayout(row)
+        # The classes on a row of their own: beside the verdicts they made the panel wider than the
+        # table's pane at 1024 px, and the pane (the label buttons with it) was cut off.
+        classes = QtWidgets.QHBoxLayout()
+        self.class_title = QtWidgets.QLabel("true class")
+        classes.addWidget(self.class_title, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self.class_row = QtWidgets.QGridLayout()  # CLASSES_PER_ROW a row: nine classes still fit 1024 px
+        self.class_row.setSpacing(3)
+        classes.addLayout(self.class_row)
+        classes.addStretch(1)
+        col.addLayout(classes)
         self.class_buttons: dict[str, QtWidgets.QPushButton] = {}
         self.class_list: Optional[QtWidgets.QComboBox] = None
         self.class_set: Optional[ClassSet] = None
@@ -59,15 +64,19 @@ class LabelPanel(QtWidgets.QGroupBox):
         self.comment.setPlaceholderText("comment (saved with the label)")
         self.comment.setToolTip("Saved with the next label")
         low.addWidget(self.comment, 1)
+        col.addLayout(low)
         self.current = QtWidgets.QLabel("")
         self.current.setMinimumWidth(110)
-        low.addWidget(self.current)
-        col.addLayout(low)
+        row.addWidget(self.current)
         self.set_classes(None)
 
     def set_classes(self, class_set: Optional[ClassSet]) -> None:
-        """Offer the classes of the open log (none: no log open)."""
+        """Offer the classes of the open log (none: no log open, and nothing to label: the panel is off)."""
         self.class_set = class_set
+        self.setEnabled(class_set is not None)
+        if class_set is None:
+            self.show_label("", "")
+            self.current.setText("")
         for button in self.class_buttons.values():
             button.deleteLater()
         self.class_buttons = {}
@@ -83,7 +92,7 @@ class LabelPanel(QtWidgets.QGroupBox):
             self.class_list.setToolTip(f"Label the selected records with their true class (keys 1…{CLASS_KEYS}: "
                                        f"the first {CLASS_KEYS}); {class_set.ok} is OK, every other class NOK")
             self.class_list.activated.connect(self._class_chosen)
-            self.class_row.addWidget(self.class_list)
+            self.class_row.addWidget(self.class_list, 0, 0)
             return
         for k, name in enumerate(names, 1):
             button = QtWidgets.QPushButton(f"{k} {name}")
@@ -91,7 +100,7 @@ class LabelPanel(QtWidgets.QGroupBox):
             button.setToolTip(f"The selected records are {name}: verdict {verdict} (key {k})")
             button.setStyleSheet(f"QPushButton {{ color: {class_set.colour(name)}; font-weight: bold; }}")
             button.clicked.connect(lambda _=False, c=name: self.give_class(c))
-            self.class_row.addWidget(button)
+            self.class_row.addWidget(button, (k - 1) // CLASSES_PER_ROW, (k - 1) % CLASSES_PER_ROW)
             self.class_buttons[name] = button
 
     def _class_chosen(self, index: int) -> None:

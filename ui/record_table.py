@@ -10,7 +10,6 @@ over records.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -18,6 +17,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui
 
 from inspector.classes import ClassSet
+from inspector.number_text import MINUS, fixed
 from inspector.records.labels import VERDICTS
 from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 
@@ -324,13 +324,11 @@ class RecordTableModel(QtCore.QAbstractTableModel):
         if name == "class":
             return self.classes[c["predicted"][i]]
         if name == "P (%)":
-            return f"{100 * float(c['prob'][i]):.1f}"
+            return fixed(100 * float(c["prob"][i]), 1)
         if name == "margin":
-            margin = float(c["margin"][i])
-            return "—" if math.isnan(margin) else f"{margin:.3f}"
+            return fixed(c["margin"][i], 3)
         if name == "m":
-            m = float(c["m"][i])
-            return "—" if math.isnan(m) else f"{m:+.3f}"
+            return fixed(c["m"][i], 3, sign=True, minus=MINUS)
         if name == "influence":
             code = int(c["influence"][i])
             return INFLUENCE_CODES[code] if code < len(INFLUENCE_CODES) else "?"

@@ -162,20 +162,24 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
             self.open_log(path)
 
     def open_log(self, path: str | os.PathLike) -> bool:
-        """Open the log at `path`; False (and the error strip) when it cannot be read."""
-        self.close_log()
+        """Open the log at `path`; False (and the error strip) when it cannot be read. A log that cannot
+        be read leaves the one already open open and untouched, as an editor keeps its document when
+        another file fails to open: the engineer loses neither the place nor the labels' context."""
         path = Path(path)
         try:
             reader = RecordReader(path)
         except (RecordsError, InspectorError, OSError) as exc:
             self._fail(f"cannot open {path}: {exc}")
             return False
+        self.close_log()
         self.reader = reader
         self.labels = LabelStore(path)
         self.label_panel.set_classes(reader.layout.class_set)
         self.model.load(reader, self._read_labels())
+        self.table.fit_classes(reader.layout.class_set.names)
         t = self.model.cols["timestamp"]
-        self.filters.set_log(reader.layout.class_set, float(t.min()) if len(t) else None, float(t.max()) if len(t) else None)
+        self.filters.set_log(reader.layout.class_set, float(t.min()) if len(t) else None,
+                             float(t.max()) if len(t) else None)
         self.model.set_filter(self.filters.current())
         card, title = provenance_card(self.context.model if self.context is not None else None, reader.attrs)
         self.detail.show_provenance(reader.attrs, str(path), len(reader), card, title)
@@ -219,9 +223,9 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
         self.writer_note.show()
 
     def _fail(self, message: str) -> None:
+        if self.reader is not None:
+            message += f"; {self.reader.path.name} stays open"
         self.error_strip.show_error(message)
-        self.detail.clear_record("No log open")
-        self.info.setText("No log open")
         self.status_message.emit(message)
 
     def _update_info(self) -> None:
@@ -250,6 +254,8 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
             self.error_strip.show_error(f"following {r.path} failed: {exc}")
             return 0
         if added:
+            t = self.model.cols["timestamp"]
+            self.filters.extend_to(float(t.min()), float(t.max()))
             self._update_info()
             if self.current_record is None and self.model.rowCount():
                 self.select_row(0)

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from inspector.errors import InspectorError
 from inspector.explain.engine import Explanation
 from inspector.files import write_then_rename
+from inspector.number_text import MINUS, fixed
 
 CURVE_STYLE = (
     ("a1: both masked (1−p, p)", "#444444", "-"),
@@ -39,7 +40,7 @@ def draw_curves(ax, e: Explanation) -> None:
     ax.set_ylabel(f"P({e.target_name})")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(f"m = {e.m:+.3f} → {e.influence}", fontsize=10)
+    ax.set_title(f"m = {fixed(e.m, 3, sign=True, minus=MINUS)} → {e.influence}", fontsize=10)
 
 
 def explanation_figure(view1: np.ndarray, view2: np.ndarray, e: Explanation, title: str = "") -> Figure:
@@ -63,7 +64,7 @@ def explanation_figure(view1: np.ndarray, view2: np.ndarray, e: Explanation, tit
                 ax.set_title(f"stage {j + 1}" + (f" ({w}×{h})" if h else ""), fontsize=9)
     ax = fig.add_subplot(grid[2, 1:4])
     draw_curves(ax, e)
-    probs = ", ".join(f"{c} {100 * p:.1f}%" for c, p in zip(e.classes, e.probs))
+    probs = ", ".join(f"{c} {fixed(100 * p, 1)}%" for c, p in zip(e.classes, e.probs))
     made_by = f" with {e.explainer}" if e.explainer else ""
     fig.suptitle(title or f"predicted {e.classes[e.predicted]} ({probs}); explaining {e.target_name}{made_by}",
                  fontsize=11)

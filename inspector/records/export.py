@@ -7,17 +7,28 @@ the record's explanation, which this package does not know.
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 from pathlib import Path
 from typing import Optional, Sequence
 
-
+from inspector.number_text import fixed
 from inspector.records.labels import LabelStore
 from inspector.records.reader import RecordReader
 from inspector.records.schema import TIMING_NAMES
 
 
+def iso_utc(t: float) -> str:
+    """Epoch seconds as ISO 8601 in UTC to the millisecond, "2026-09-21T12:13:20.000Z": what a
+    spreadsheet or a colleague in another time zone reads without converting; "" for no time (0)."""
+    if not t > 0:
+        return ""
+    when = _dt.datetime.fromtimestamp(float(t), _dt.timezone.utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def export_csv(reader: RecordReader, path: str | Path, indices: Optional[Sequence[int]] = None) -> int:
-    """The scalar fields of the given records (default: all) as CSV; returns the rows written."""
+    """The scalar fields of the given records (default: all) as CSV; returns the rows written. Times come
+    first as ISO 8601 UTC (`time_utc`), then as epoch seconds (`timestamp`) for arithmetic."""
     from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 
     labels = LabelStore(reader.path).current()
@@ -29,17 +40,17 @@ def export_csv(reader: RecordReader, path: str | Path, indices: Optional[Sequenc
     timings = reader._f["timings"][: len(reader)]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["record", "timestamp", "cavity_id", "predicted", "verdict", "target", *[f"p_{c}" for c in classes],
+        w.writerow(["record", "time_utc", "timestamp", "cavity_id", "predicted", "verdict", "target", *[f"p_{c}" for c in classes],
                     "m", "influence", "status", "simulated", *[f"t_{k}_s" for k in TIMING_NAMES], "label",
                     "label_comment", "label_true_class"])
         n = 0
         for i in indices:
             label = labels.get(int(i))
-            w.writerow([int(i), f"{s['timestamp'][i]:.3f}", int(s["cavity_id"][i]), classes[s["predicted"][i]],
+            w.writerow([int(i), iso_utc(s["timestamp"][i]), f"{s['timestamp'][i]:.3f}", int(s["cavity_id"][i]), classes[s["predicted"][i]],
                         "OK" if class_set.is_ok(s["predicted"][i]) else "NOK", classes[s["target"][i]],
-                        *[f"{v:.6f}" for v in probs[i]], f"{s['m'][i]:.6f}",
+                        *[fixed(v, 6) for v in probs[i]], fixed(s["m"][i], 6, nan="nan"),
                         INFLUENCE_CODES[s["influence"][i]], STATUS_CODES[s["status"][i]], bool(s["simulated"][i]),
-                        *[f"{v:.6f}" for v in timings[i]], label.verdict if label else "", label.comment if label else "",
+                        *[fixed(v, 6, nan="nan") for v in timings[i]], label.verdict if label else "", label.comment if label else "",
                         label.true_class if label else ""])
             n += 1
     return n

@@ -32,7 +32,7 @@ from ui.run_state import TRIGGER_WAIT_S
 MAX_FPS = 10.0  # a person reads no faster; more only takes the GIL from the inspection
 STATS_EVERY_MS = 250
 FINISH_POLL_MS = 100
-TILE_SHARE = 0.23  # of the view's height for the tiles: caps of 1/12 of the screen in full screen at 1080 p
+TILE_SHARE = 0.22  # of the window's height for the tiles: caps of 1/12 of the screen in full screen at 1080 p
 TILE_MIN_HEIGHT = 96
 
 
@@ -82,9 +82,11 @@ class OperatorView(QtWidgets.QWidget):
         build_operator_layout(self)
 
     def resizeEvent(self, event) -> None:
-        # The tiles take a share of the height, and their type follows them (ui/cavity_tiles.py).
+        # The tiles take a share of the window's height, and their type follows them (ui/cavity_tiles.py).
+        # The window's, not this view's: a tab page is laid out at passing sizes (1096 px tall on the first
+        # show at 768), and tiles sized from that once made the window grow by itself.
         super().resizeEvent(event)
-        height = max(TILE_MIN_HEIGHT, int(TILE_SHARE * self.height()))
+        height = max(TILE_MIN_HEIGHT, int(TILE_SHARE * self.window().height()))
         if self.tiles.row_height() != height:
             self.tiles.set_row_height(height)
 

@@ -25,6 +25,7 @@ TILES = (
 )
 WARN = "color: #c62828;"
 SPACING = 4
+MAX_ROWS = 3
 WIDEST = {"yield": "100.0 %", "throughput": "888.8 pairs/s", "latency": "8888 ms", "elapsed": "88888 s"}
 
 
@@ -79,6 +80,7 @@ class RunCounters(QtWidgets.QFrame):
             label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.columns = 0
         self._reflow(len(self.tiles))
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.values["yield"].parentWidget().setToolTip(f"Share of inspected cavities judged OK (class {ok})")
 
     def resizeEvent(self, event) -> None:
@@ -86,7 +88,12 @@ class RunCounters(QtWidgets.QFrame):
         # rather than "orrect 33" and "3.4 %" cut off.
         super().resizeEvent(event)
         room = self.contentsRect().width() - 12
-        self._reflow(max(1, min(len(self.tiles), (room + SPACING) // (self._need + SPACING))))
+        self._reflow(max(self._min_columns(), min(len(self.tiles), (room + SPACING) // (self._need + SPACING))))
+
+    def _min_columns(self) -> int:
+        # At most MAX_ROWS rows whatever the width: a layout pass at a passing narrow width (the first
+        # show) once asked for six rows, and the window grew by itself to make room for them.
+        return -(-len(self.tiles) // MAX_ROWS)
 
     def _reflow(self, columns: int) -> None:
         if columns == self.columns:
@@ -104,10 +111,9 @@ class RunCounters(QtWidgets.QFrame):
             self.grid.addWidget(tile, i // columns, i % columns)
         for c in range(columns):
             self.grid.setColumnStretch(c, 1)
-        self.setMinimumWidth(min(self._need, 200))
 
     def minimumSizeHint(self):
-        return QtCore.QSize(self._need + 12, super().minimumSizeHint().height())
+        return QtCore.QSize(self._min_columns() * (self._need + SPACING) + 12, super().minimumSizeHint().height())
 
     def text(self, key: str) -> str:
         return self.values[key].text()

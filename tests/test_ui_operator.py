@@ -345,7 +345,7 @@ def test_a_camera_that_answers_again_clears_the_red_and_counts_the_reconnect(qtb
     assert view.error_strip.message == "camera 2 lost: gige 10.0.0.2 does not answer"
     assert view.counters.text("reconnects") == "0" and view.counters.text("errors") == "0"
     view.live.pipeline.source.back.set()
-    qtbot.waitUntil(lambda: view.tiles.tiles and view.tiles.tile(1).state in ("OK", "NOK")
+    qtbot.waitUntil(lambda: 1 in view.tiles.tiles and view.tiles.tile(1).state in ("OK", "NOK")
                     and not view.error_strip.active, timeout=60000)
     qtbot.waitUntil(lambda: view.run_state.state == "running", timeout=5000)
     assert view.counters.text("reconnects") == "1"

@@ -120,13 +120,16 @@ class CavityTile(QtWidgets.QFrame):
         border = (f"border: {PENDING_BORDER}px solid {PENDING_COLOUR};" if self.pending
                   else "border: 3px solid #101010;" if self.selected else f"border: 3px solid {background};")
         edge = f" border-left: 16px solid {accent};" if accent else ""
-        self.setStyleSheet(
+        sheet = (
             f"#tile {{ background: {background}; border-radius: 6px; {border}{edge} }} "
             f"#tile QLabel {{ color: {fg}; background: transparent; border: none; }} "
             f"#tile QLabel#badge {{ background: {PENDING_COLOUR}; color: #000000; border-radius: 3px; "
             "padding: 0px 4px; font-weight: bold; }")
+        if sheet != self.styleSheet():  # a style sheet set again re-polishes every label: 10 ms a tile
+            self.setStyleSheet(sheet)
         self.badge.set_full_text(f"{self.pending} NOK waiting" if self.pending else "")
-        self.badge.setVisible(bool(self.pending))
+        if self.badge.isVisibleTo(self) != bool(self.pending):
+            self.badge.setVisible(bool(self.pending))
         if self.selected and self.cavity_id is not None:
             self.setToolTip("Shown below; click to acknowledge and follow the newest cavity again")
         else:
@@ -305,8 +308,10 @@ class CavityTiles(QtWidgets.QWidget):
     def _show_waiting(self) -> None:
         n = self.waiting
         self.waiting_label.set_full_text(f"{n} NOK to acknowledge" if n else "no NOK waiting")
-        self.waiting_label.setStyleSheet(f"background: {PENDING_COLOUR}; color: black; font-weight: bold; "
-                                         "padding: 0px 4px;" if n else "color: #555555;")
+        sheet = f"background: {PENDING_COLOUR}; color: black; font-weight: bold; padding: 0px 4px;" if n \
+            else "color: #555555;"
+        if sheet != self.waiting_label.styleSheet():
+            self.waiting_label.setStyleSheet(sheet)
         self.ack_button.setEnabled(bool(n))
         self.waiting_changed.emit(n)
 

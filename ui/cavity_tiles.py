@@ -27,6 +27,7 @@ from ui.palette import IDLE_COLOUR, LOST_COLOUR, NOK_COLOUR, PENDING_COLOUR, tex
 
 VERDICT_SHARE = 0.62  # of the tile's height for the verdict's font (pixel size); caps are ~0.72 of that
 PENDING_BORDER = 8
+SAMPLE_DETAIL = "correct 100.0 %"  # the width the class and probability are sized for, at least
 
 
 class CavityTile(QtWidgets.QFrame):
@@ -45,6 +46,7 @@ class CavityTile(QtWidgets.QFrame):
         self.pending = 0  # NOK results not acknowledged
         self.selected = False
         self._colours = (IDLE_COLOUR, "")
+        self._fitted = 0  # length of the detail text the fonts were last fitted to
         grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(14, 4, 10, 4)
         grid.setHorizontalSpacing(14)
@@ -77,6 +79,8 @@ class CavityTile(QtWidgets.QFrame):
         self._colours = (frame.colour, "") if ok else (NOK_COLOUR, frame.colour)
         self.verdict.setText(self.state)
         self.detail.set_full_text(f"{frame.predicted_name} {100 * frame.probability:.1f} %")
+        if len(self.detail.full_text()) > max(self._fitted, len(SAMPLE_DETAIL)):  # a longer class name
+            self._fit_fonts()
         when = _dt.datetime.fromtimestamp(frame.timestamp).strftime("%H:%M:%S") if frame.timestamp else "—"
         self.when.set_full_text(f"cavity {frame.cavity_id} · {when}")
         self._paint()
@@ -153,10 +157,19 @@ class CavityTile(QtWidgets.QFrame):
         if font != self.verdict.font():
             self.verdict.setFont(font)
         # The verdict column is as wide as the widest verdict, so the tile does not jump between OK and NOK.
-        self.verdict.setFixedWidth(QtGui.QFontMetrics(font).horizontalAdvance("LOST") + 4)
+        verdict_width = QtGui.QFontMetrics(font).horizontalAdvance("LOST") + 4
+        self.verdict.setFixedWidth(verdict_width)
         small = self.detail.font()
         small.setBold(True)
-        small.setPixelSize(max(11, min(int(0.2 * h), int(font.pixelSize() * 0.28))))
+        small.setPixelSize(max(11, min(int(0.2 * h), int(font.pixelSize() * 0.3))))
+        # The class and probability should fit beside the verdict whole, not as "missing 100.…".
+        margins = self.layout().contentsMargins()
+        rest = w - verdict_width - self.layout().horizontalSpacing() - margins.left() - margins.right() - 8
+        sample = max(self.detail.full_text(), SAMPLE_DETAIL, key=len)
+        wide = QtGui.QFontMetrics(small).horizontalAdvance(sample)
+        if wide > rest > 0:
+            small.setPixelSize(max(11, int(small.pixelSize() * rest / wide)))
+        self._fitted = len(self.detail.full_text())
         for label in (self.detail, self.badge):
             if label.font() != small:
                 label.setFont(small)

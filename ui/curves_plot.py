@@ -83,4 +83,4 @@ class CurvesPlot(pg.GraphicsLayoutWidget):
         self.title.setText("")
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(360, 220)
+        return QtCore.QSize(360, 320)

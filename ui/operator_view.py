@@ -13,6 +13,7 @@ event loop never waits on the batch in flight.
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Optional
@@ -162,6 +163,9 @@ class OperatorView(QtWidgets.QWidget):
         self.recording_changed.emit(f"recording to {out}" if out else "not recording")
         self.run_panel.set_running(True)
         self.chooser.set_editable(False)
+        # The model, the views and everything loaded so far live for the session: out of the collector's
+        # reach they no longer make each full collection a pause of ~150 ms on the GUI thread.
+        gc.freeze()
         live.start()
         self._stats_timer.start()
         self._finish_timer.start()

@@ -11,11 +11,12 @@ from __future__ import annotations
 from inspector.classes import NOK_COLOURS, OK_COLOUR
 
 __all__ = ["OK_COLOUR", "NOK_COLOUR", "NOK_COLOURS", "STATE_COLOURS", "PENDING_COLOUR", "IDLE_COLOUR",
-           "LOST_COLOUR", "RECORDING_COLOUR", "NOT_RECORDING_COLOUR", "text_on"]
+           "LOST_COLOUR", "ALERT_COLOUR", "RECORDING_COLOUR", "NOT_RECORDING_COLOUR", "text_on"]
 
 NOK_COLOUR = NOK_COLOURS[0]  # every NOK verdict's background, whatever its class (the class colours its edge)
 IDLE_COLOUR = "#546e7a"  # nothing to say: stopped, or a cavity that has no verdict yet
 LOST_COLOUR = NOK_COLOUR  # a line that inspects nothing is as urgent as a bad part
+ALERT_COLOUR = NOK_COLOUR  # an error strip, a counter of errors: red as a NOK, look now
 WAITING_COLOUR = "#f9a825"  # running, but no cavity came (yet): the line or its trigger is idle
 RUNNING_COLOUR = "#1565c0"
 PENDING_COLOUR = "#ffb300"  # an unacknowledged NOK: amber, seen on a green or red tile alike

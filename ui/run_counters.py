@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from inspector.classes import ClassSet
 from inspector.run_stats import stage_label
+from ui.palette import ALERT_COLOUR
 
 TILES = (
     ("inspected", "inspected", "Cavities classified and explained in this run"),
@@ -23,7 +24,7 @@ TILES = (
                                  "a video file read live counts one per pass)"),
     ("elapsed", "running", "Time since the source opened"),
 )
-WARN = "color: #c62828;"
+WARN = f"color: {ALERT_COLOUR};"
 SPACING = 4
 MAX_ROWS = 3
 WIDEST = {"yield": "100.0 %", "throughput": "888.8 pairs/s", "latency": "8888 ms", "elapsed": "88888 s"}

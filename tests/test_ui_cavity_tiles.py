@@ -113,3 +113,19 @@ def test_a_lost_camera_turns_every_tile_red_and_back_to_waiting(view):
     view._show_lost({})
     assert all(t.state == "idle" for t in view.tiles.tiles.values())
     assert "camera 2 back" in view.tiles.tile(1).detail.full_text()
+
+
+def test_the_state_strip_says_waiting_for_the_first_cavity_then_running_then_waiting_for_the_trigger(view):
+    import time
+    from types import SimpleNamespace
+
+    live = SimpleNamespace(pipeline=SimpleNamespace(source=SimpleNamespace(describe=lambda: "line 1")))
+    view._drawn_this_run = 0
+    view._show_running(live)
+    assert view.run_state.state == "waiting" and "waiting for the first cavity" in view.run_state.detail.full_text()
+    feed(view, [frame(1, "correct", n=1), frame(2, "correct", n=2)])
+    view._show_running(live)
+    assert view.run_state.state == "running" and "2 cavities per shot" in view.run_state.detail.full_text()
+    view._last_result = time.monotonic() - 10  # the press stopped: no shot for 10 s
+    view._show_running(live)
+    assert view.run_state.state == "waiting" and "waiting for the trigger" in view.run_state.detail.full_text()

@@ -55,6 +55,11 @@ def test_the_operator_screen_holds_at_three_sizes_with_two_cavities_shown(window
         # The whole plot is inside its widget: it once ran past the edge and stopped at p = 0.8.
         plot = op.curves_plot
         assert plot.plot.sceneBoundingRect().right() <= plot.viewport().width() + 1, (width, height)
+    # Up to 4K and back: the tiles' share of a 2160 px window must not hold the window that tall after.
+    grab_at(window, 3840, 2160)
+    assert layout_problems(window, (3840, 2160)) == []
+    grab_at(window, 1280, 800)
+    assert layout_problems(window, (1280, 800)) == []
 
 
 def test_the_window_keeps_its_size_after_a_run_stops_and_the_source_changes(window, qtbot, tmp_path):

@@ -204,7 +204,7 @@ class CavityTiles(QtWidgets.QWidget):
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
-        self.row_box = QtWidgets.QWidget()
+        self.row_box = _Row()
         self.row = QtWidgets.QHBoxLayout(self.row_box)
         self.row.setContentsMargins(0, 0, 0, 0)
         self.row.setSpacing(8)
@@ -228,11 +228,15 @@ class CavityTiles(QtWidgets.QWidget):
         self._show_waiting()
 
     def row_height(self) -> int:
-        return self.row_box.maximumHeight()
+        return self.row_box.hint
 
     def set_row_height(self, height: int) -> None:
-        """The tiles' height (the operator view gives them a share of the window's)."""
-        self.row_box.setFixedHeight(height)
+        """The height the tiles ask for (the operator view gives them a share of the window's). Asked,
+        not imposed: a minimum that follows the window's height would keep a window that was 4K tall from
+        going back to 800 px."""
+        self.row_box.hint = height
+        self.row_box.setMaximumHeight(height)
+        self.row_box.updateGeometry()
 
     # -- results --------------------------------------------------------------------------------
     def tile(self, cavity_id: int) -> CavityTile:
@@ -341,3 +345,18 @@ class CavityTiles(QtWidgets.QWidget):
 
     def set_engineer_line_visible(self, visible: bool) -> None:
         self.engineer.setVisible(visible)
+
+
+class _Row(QtWidgets.QWidget):
+    """The tiles' row: it asks for `hint` pixels of height and takes less where the window has less."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hint = 96
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().sizeHint().width(), self.hint)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().minimumSizeHint().width(), min(self.hint, 80))

@@ -54,12 +54,11 @@ def layout_problems(window: QtWidgets.QWidget, size: Optional[tuple[int, int]] =
         if label.textFormat() == QtCore.Qt.TextFormat.RichText or "<" in label.text():
             continue
         widest = max(label.fontMetrics().horizontalAdvance(line) for line in label.text().split("\n"))
-        room = label.contentsRect().width() - 2 * label.margin() - label.indent() if label.indent() > 0 else \
-            label.contentsRect().width() - 2 * label.margin()
+        room = label.contentsRect().width() - 2 * label.margin() - max(0, label.indent())
         if widest > room:
             problems.append(f"label {label.text()!r} needs {widest} px, has {room} ({_where(label)})")
     for button in window.findChildren(QtWidgets.QAbstractButton):
-        if not button.isVisibleTo(window) or isinstance(button, QtWidgets.QTabBar):
+        if not button.isVisibleTo(window):
             continue
         hint = button.minimumSizeHint()
         if button.width() < hint.width() or button.height() < hint.height():

@@ -1,7 +1,10 @@
-"""Screenshots of the desktop application for the README: docs/operator.png, review.png and audit.png.
+"""Screenshots of the desktop application for the README: docs/operator.png (1920×1080, full screen),
+operator-1024x768.png, review.png and audit.png.
 
-Builds the real window offscreen at 1280×800, runs the operator view on the
-simulator (recording) until NOK cavities fill part of the gallery, grabs it, then
+Builds the real window offscreen, runs the operator view on the simulator (two
+cavities per shot, recording) until NOK cavities fill part of the gallery, grabs
+it in full screen at 1920×1080 and at 1024×768 (with `ui.window_grab.grab_at`,
+as the layout test does), then
 opens the log it wrote in the review view with a NOK record selected, and audits
 that log in the audit view.
 
@@ -36,12 +39,9 @@ def wait_until(app, condition, timeout: float, what: str) -> None:
 
 def settle(app, seconds: float = 0.3) -> None:
     """Let layouts and pending repaints finish before grabbing."""
-    from PySide6 import QtCore
+    from ui.window_grab import settle as settle_layouts
 
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.01)
+    settle_layouts(seconds)
 
 
 def main(argv=None) -> int:
@@ -53,6 +53,7 @@ def main(argv=None) -> int:
 
     from ui.app import build_window, ensure_application
     from ui.settings import Settings
+    from ui.window_grab import grab_at
 
     app = ensure_application()
     folder = Path(tempfile.mkdtemp(prefix="inspector-screens-"))
@@ -74,8 +75,11 @@ def main(argv=None) -> int:
         # The live view on a NOK cavity whose curves say which camera it rests on.
         wait_until(app, lambda: op.shown is not None and not op.shown.is_ok and op.shown.has_curves
                    and op.shown.influence != "equal", 60, "a NOK cavity on screen")
-        settle(app, 0.4)
-        window.grab().save(str(out / "operator.png"))
+        wait_until(app, lambda: len(op.tiles.tiles) == 2, 30, "both cavities' tiles")
+        # Full screen on a 1080 p panel is a frameless window of its size: the offscreen platform draws both alike.
+        grab_at(window, 1920, 1080, out / "operator.png", seconds=0.4)
+        grab_at(window, 1024, 768, out / "operator-1024x768.png", seconds=0.4)
+        window.resize(1280, 800)
 
         op.stop()
         wait_until(app, lambda: not op.running, 60, "the run to stop")
@@ -106,7 +110,7 @@ def main(argv=None) -> int:
         window.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"wrote {out / 'operator.png'}, {out / 'review.png'} and {out / 'audit.png'}")
+    print(f"wrote {out / 'operator.png'}, {out / 'operator-1024x768.png'}, {out / 'review.png'} and {out / 'audit.png'}")
     return 0
 
 

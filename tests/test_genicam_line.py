@@ -181,19 +181,19 @@ def test_the_operator_view_names_a_killed_camera_within_2_s_goes_on_when_it_is_b
         cam2.kill()
         killed = time.monotonic()
         # The promise is to the operator: red, naming the camera, within 2 s of the camera going away.
-        qtbot.waitUntil(lambda: view.banner.state == "lost" and "camera 2" in view.banner.verdict.text(),
+        qtbot.waitUntil(lambda: view.run_state.state == "lost" and "camera 2" in view.run_state.text(),
                         timeout=2000)
         assert time.monotonic() - killed < 2.0
         assert "camera 2 lost: CAM2: " in view.error_strip.message and view.running
 
         before = inspected()
         cam2.start()
-        qtbot.waitUntil(lambda: view.banner.state != "lost", timeout=60000)
+        qtbot.waitUntil(lambda: view.run_state.state != "lost", timeout=60000)
         qtbot.waitUntil(lambda: inspected() >= before + 5, timeout=60000)
         assert view.counters.text("reconnects") == "1"
 
         cam2.kill()  # lost again, and the operator stops during the outage
-        qtbot.waitUntil(lambda: view.banner.state == "lost", timeout=2000)
+        qtbot.waitUntil(lambda: view.run_state.state == "lost", timeout=2000)
         asked = time.monotonic()
         view.stop()
         qtbot.waitUntil(lambda: not view.running, timeout=2000)

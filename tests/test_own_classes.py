@@ -241,19 +241,20 @@ def test_the_operator_view_shows_the_four_classes_and_ok_in_green_for_good(qtbot
         for f in view.gallery.frames:
             edge = "#" + bytes(f.thumbnail[0, 0]).hex()
             assert edge == classes.colour(f.predicted_name)
-        # The banner: OK in green for `good`; every NOK red, edged in its class's colour.
+        # The cavity's tile: OK in green for `good`; every NOK red, edged in its class's colour.
         frame = view.gallery.frames[0]
-        view.banner.show_frame(frame)
-        assert view.banner.state == "NOK" and classes.colour(frame.predicted_name) in view.banner.styleSheet()
+        view.show_frame(frame)
+        tile = view.tiles.tile(frame.cavity_id)
+        assert tile.state == "NOK" and classes.colour(frame.predicted_name) in tile.styleSheet()
         ok_frame = _frame_of(frame, OK)
-        view.banner.show_frame(ok_frame)
-        assert view.banner.state == "OK" and OK_COLOUR in view.banner.styleSheet()
-        assert view.banner.verdict.text().startswith(f"OK · {OK}")
+        view.show_frame(ok_frame)
+        assert tile.state == "OK" and OK_COLOUR in tile.styleSheet()
+        assert tile.verdict.text() == "OK" and tile.detail.full_text().startswith(f"{OK} ")
         void = _frame_of(ok_frame, "void")
-        view.banner.show_frame(void)
-        assert view.banner.state == "NOK" and view.banner.verdict.text().startswith("NOK · void")
-        assert classes.colour("void") in view.banner.styleSheet()
-        assert f"background: {NOK_COLOURS[0]}" in view.banner.styleSheet()
+        view.show_frame(void)
+        assert tile.state == "NOK" and tile.detail.full_text().startswith("void ")
+        assert classes.colour("void") in tile.styleSheet()
+        assert f"background: {NOK_COLOURS[0]}" in tile.styleSheet()
     finally:
         view.shutdown()
 

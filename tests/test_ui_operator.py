@@ -113,7 +113,9 @@ def test_a_simulator_run_draws_counts_fills_the_gallery_and_records_a_valid_log(
 
     qtbot.waitUntil(lambda: len(view.gallery.frames) >= 2 and int(view.counters.text("inspected")) >= 8,
                     timeout=45000)
-    assert view.banner.state in ("OK", "NOK") and "%" in view.banner.verdict.text()
+    assert view.tiles.cavity_ids() == [1, 2]  # two cavities per shot: two tiles, in the shot's order
+    assert all(t.state in ("OK", "NOK") and "%" in t.detail.full_text() for t in view.tiles.tiles.values())
+    assert view.run_state.state == "running" and view.run_state.log == str(log)
     assert view.shown is not None and view.cameras[0].base.image is not None
     assert view.cameras[0].overlay.image.dtype.name == "uint8"
     assert view.counters.text("throughput").endswith("pairs/s")
@@ -132,8 +134,9 @@ def test_a_simulator_run_draws_counts_fills_the_gallery_and_records_a_valid_log(
     rect = view.gallery.visualItemRect(item)
     qtbot.mouseClick(view.gallery.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
     picked = view.gallery.frames[0]
-    assert view.shown is picked and view.banner.state == "NOK" and view.back_button.isVisible()
-    assert view.curves_plot.plotted() == 3 and "m = " in view.banner.influence.text()
+    assert view.shown is picked and not picked.is_ok and view.back_button.isVisible()
+    assert view.curves_plot.plotted() == 3 and "m = " in view.tiles.engineer.full_text()
+    assert f"cavity {picked.cavity_id} (from the gallery)" in view.shown_label.full_text()
     view.back_to_live()
     assert not view.back_button.isVisible()
 
@@ -141,6 +144,7 @@ def test_a_simulator_run_draws_counts_fills_the_gallery_and_records_a_valid_log(
     _wait_stopped(qtbot, view)
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
     assert view.summary_lines[0] == "stopped: stopped by the operator"
+    assert view.run_state.state == "stopped" and view.run_state.log is None
     assert view.last_log == str(log) and not view.error_strip.active
     with RecordReader(log) as reader:
         assert reader.closed_cleanly
@@ -243,7 +247,7 @@ def test_the_demo_starts_the_simulator_recording_into_a_temporary_folder(qtbot, 
     try:
         assert op.running and op.record.isChecked()
         log = Path(op.log_path.text())
-        assert str(log) in window.note.text() and log.parent.name.startswith("inspector-demo-")
+        assert window.note.full_text() == f"recording to {log}" and log.parent.name.startswith("inspector-demo-")
         qtbot.waitUntil(lambda: op.shown is not None, timeout=30000)
         assert op.shown.has_curves  # the demo computes curves for every cavity
     finally:
@@ -311,9 +315,10 @@ def test_a_video_camera_that_does_not_exist_shows_lost_in_red_within_2_s_and_sto
     assert view.start()
     # The promise is to the operator, so it is timed: 2 s from Start, not from whenever start() returned.
     left_ms = max(1, int(2000 - 1000 * (time.monotonic() - started)))
-    qtbot.waitUntil(lambda: view.banner.state == "lost" and "camera 2" in view.banner.verdict.text(), timeout=left_ms)
-    assert view.banner.verdict.text() == "LOST · camera 1, camera 2"
-    assert "camera 1: video device 97 cannot be opened" in view.banner.detail.text()
+    qtbot.waitUntil(lambda: view.run_state.state == "lost" and "camera 2" in view.run_state.text(), timeout=left_ms)
+    assert view.run_state.text() == "LOST · camera 1, camera 2"
+    assert "camera 1: video device 97 cannot be opened" in view.run_state.detail.full_text()
+    assert view.tiles.placeholder.state == "lost"  # no cavity yet: the one tile there says LOST too
     assert "camera 1 lost: video device 97 cannot be opened" in view.error_strip.message
     assert "camera 2 lost: video device 98 cannot be opened" in view.error_strip.message
     assert view.running
@@ -323,7 +328,7 @@ def test_a_video_camera_that_does_not_exist_shows_lost_in_red_within_2_s_and_sto
     qtbot.waitUntil(lambda: not view.running, timeout=2000)
     assert time.monotonic() - asked < 2.0
     # Still lost when it stopped: the view and the summary say so, not "0 errors" on grey.
-    assert view.banner.state == "lost" and "stopped: stopped by the operator" in view.banner.detail.text()
+    assert view.run_state.state == "lost" and "stopped: stopped by the operator" in view.run_state.detail.full_text()
     assert view.error_strip.message == ("still lost when the run stopped: camera 1 (video device 97 cannot be opened); "
                                         "camera 2 (video device 98 cannot be opened)")
     assert any(line.startswith("camera 1 LOST at the end: video device 97 cannot be opened")
@@ -335,14 +340,17 @@ def test_a_camera_that_answers_again_clears_the_red_and_counts_the_reconnect(qtb
     view = make_view(flaky_context)
     view.chooser.choose("blinking")
     assert view.start()
-    qtbot.waitUntil(lambda: view.banner.state == "lost", timeout=60000)  # bounds a hang only
-    assert view.banner.verdict.text() == "LOST · camera 2"
+    qtbot.waitUntil(lambda: view.run_state.state == "lost", timeout=60000)  # bounds a hang only
+    assert view.run_state.text() == "LOST · camera 2"
     assert view.error_strip.message == "camera 2 lost: gige 10.0.0.2 does not answer"
     assert view.counters.text("reconnects") == "0" and view.counters.text("errors") == "0"
     view.live.pipeline.source.back.set()
-    qtbot.waitUntil(lambda: view.banner.state in ("OK", "NOK") and not view.error_strip.active, timeout=60000)
+    qtbot.waitUntil(lambda: 1 in view.tiles.tiles and view.tiles.tile(1).state in ("OK", "NOK")
+                    and not view.error_strip.active, timeout=60000)
+    qtbot.waitUntil(lambda: view.run_state.state == "running", timeout=5000)
     assert view.counters.text("reconnects") == "1"
     view.stop()
     _wait_stopped(qtbot, view)
-    assert view.banner.state in ("OK", "NOK")  # found again before the stop: no red left behind
+    assert view.tiles.tile(1).state in ("OK", "NOK")  # found again before the stop: no red left behind
+    assert view.run_state.state == "stopped"
     assert any(line.startswith("camera 2 was lost for ") for line in view.summary_lines)

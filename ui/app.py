@@ -59,6 +59,7 @@ def build_window(
     """
     from ui.app_context import load_context
     from ui.audit_view import AuditView
+    from ui.elided_label import ElidedLabel
     from ui.main_window import MainWindow
     from ui.operator_view import OperatorView
     from ui.review_view import ReviewView
@@ -91,6 +92,15 @@ def build_window(
 
     window.add_file_action("&Open log…", "Ctrl+O", choose_in_review)
     operator.review_requested.connect(open_in_review)
+    # The status bar's lasting note is where the run records, replaced by every run (once "demo log: …"
+    # stayed while a later run recorded elsewhere); elided, a long path must not widen the window.
+    note = ElidedLabel("")
+    note.setMinimumWidth(200)
+    window.statusBar().removeWidget(window.note)
+    window.note.deleteLater()
+    window.note = note
+    window.statusBar().addPermanentWidget(note, 1)
+    operator.recording_changed.connect(note.set_full_text)
     window.operator, window.review, window.audit = operator, review, audit
     window.resize(*WINDOW_SIZE)
     install(window, settings, remember=not demo)
@@ -102,7 +112,6 @@ def build_window(
         operator.curves.setCurrentText("all")  # the demo shows which camera every decision rests on
         operator.record.setChecked(True)
         operator.log_path.setText(str(Path(log_folder) / "demo.h5"))
-        window.note.setText(f"demo log: {Path(log_folder) / 'demo.h5'}")
         operator.start()
     return window
 

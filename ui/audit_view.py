@@ -127,6 +127,7 @@ class AuditView(QtWidgets.QWidget):
             "Curves: " + ", ".join(f"<span style='color:{colour}'><b>{name}</b> {mark}</span> {what}" for (name, colour, _), mark, what in zip(
                 CURVE_PENS, ("——", "– –", "····"),
                 ("camera 1 masked at 1 − p and camera 2 at p", "camera 1 masked at p", "camera 2 masked at p"))))
+        self.key.setWordWrap(True)  # one line of it held the whole window at 1045 px or wider
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         self.disagreements = QtWidgets.QTableWidget(0, 5)

@@ -11,8 +11,8 @@ from ui.display_frame import DisplayFrame, format_m
 # Colours as in the exported figure (inspector.evaluation.figure), so a screenshot and a PNG agree.
 CURVES = (
     ("a1 both", "#444444"),
-    ("a2 cam 1 masked", "#1f77b4"),
-    ("a3 cam 2 masked", "#d62728"),
+    ("a2 cam 1", "#1f77b4"),  # short: the legend must fit beside the gallery at 1024 px (the tooltip says more)
+    ("a3 cam 2", "#d62728"),
 )
 TOOLTIP = (
     "Probability of the explained class while the most influential positions are occluded (Tilgner et al.):\n"
@@ -56,7 +56,7 @@ class CurvesPlot(pg.GraphicsLayoutWidget):
         self.note = pg.TextItem("", color="#666666", anchor=(0.5, 0.5))
         self.note.setPos(0.5, 0.5)
         item.addItem(self.note)
-        self.setMinimumHeight(150)
+        self.setMinimumSize(260, 160)
         self.setToolTip(TOOLTIP)
 
     def show_frame(self, frame: DisplayFrame, policy_hint: str = "") -> None:
@@ -65,12 +65,12 @@ class CurvesPlot(pg.GraphicsLayoutWidget):
             for line, row in zip(self.lines, frame.curves):
                 line.setData(frame.p, np.asarray(row, np.float64))
             self.note.setText("")
-            self.title.setText(format_m(frame), color="#222222", size="9pt")
+            self.title.setText(f"cavity {frame.cavity_id} · {format_m(frame)}", color="#222222", size="9pt")
         else:
             for line in self.lines:
                 line.setData([], [])
             self.note.setText("curves not computed for this cavity" + (f"\n({policy_hint})" if policy_hint else ""))
-            self.title.setText("m —", color="#222222", size="9pt")
+            self.title.setText(f"cavity {frame.cavity_id} · m —", color="#222222", size="9pt")
 
     def plotted(self) -> int:
         """How many curves have points (the tests look)."""
@@ -83,4 +83,4 @@ class CurvesPlot(pg.GraphicsLayoutWidget):
         self.title.setText("")
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(360, 220)
+        return QtCore.QSize(360, 320)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from ui.palette import ALERT_COLOUR
+
 
 class ErrorStrip(QtWidgets.QFrame):
     def __init__(self, parent=None):
@@ -22,7 +24,7 @@ class ErrorStrip(QtWidgets.QFrame):
         close.clicked.connect(self.clear)
         row.addWidget(close)
         self.setStyleSheet(
-            "#errorStrip { background: #c62828; border-radius: 3px; } #errorStrip QLabel, #errorStrip QToolButton "
+            f"#errorStrip {{ background: {ALERT_COLOUR}; border-radius: 3px; }} #errorStrip QLabel, #errorStrip QToolButton "
             "{ color: white; font-weight: bold; }"
         )
         self.hide()

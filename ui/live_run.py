@@ -2,16 +2,18 @@
 
 The pipeline calls `on_result` on its model thread for every inspection. There the
 inspection is turned into a `DisplayFrame` (the numpy work, off the GUI thread),
-kept as the one latest frame, and NOK frames go into a short ring for the gallery.
+kept as the latest frame of its cavity (and the latest of all), NOK frames go into a short
+ring for the gallery and are counted per cavity (each must be acknowledged on its tile).
 One queued signal tells the GUI that something is waiting; until the GUI has taken
 it no further signal is sent, so at most one notification is ever in the event
-queue however fast the line runs, and the GUI always draws the newest cavity.
+queue however fast the line runs, and the GUI always draws each cavity's newest result.
 """
 
 from __future__ import annotations
 
 import collections
 import threading
+from dataclasses import dataclass, field
 from typing import Optional
 
 from PySide6 import QtCore
@@ -19,6 +21,16 @@ from PySide6 import QtCore
 from inspector.classes import ClassSet
 from ui.display_frame import DisplayFrame, make_frame
 from ui.heatmap_display import DEFAULT_COLORMAP, colormap_lut
+
+
+@dataclass
+class Taken:
+    """What arrived since the GUI last looked."""
+
+    latest: Optional[DisplayFrame] = None  # the newest frame of any cavity
+    noks: list = field(default_factory=list)  # NOK frames for the gallery, oldest first (the newest few)
+    by_cavity: dict = field(default_factory=dict)  # cavity id → its newest frame
+    nok_counts: dict = field(default_factory=dict)  # cavity id → NOK results, all of them, not only the kept
 
 
 class LiveRun(QtCore.QObject):
@@ -34,6 +46,8 @@ class LiveRun(QtCore.QObject):
         self._lock = threading.Lock()
         self._latest: Optional[DisplayFrame] = None
         self._noks: collections.deque = collections.deque(maxlen=gallery_size)
+        self._by_cavity: dict[int, DisplayFrame] = {}
+        self._nok_counts: collections.Counter = collections.Counter()
         self._notified = False
         self._lut = colormap_lut(DEFAULT_COLORMAP)  # read-only once built: safe to share with the worker
         self.result_threads: set[int] = set()  # which threads delivered results (the tests look)
@@ -66,8 +80,10 @@ class LiveRun(QtCore.QObject):
             self.display_error = None
             self.result_threads.add(threading.get_ident())
             self._latest = frame
+            self._by_cavity[frame.cavity_id] = frame
             if nok:
                 self._noks.append(frame)
+                self._nok_counts[frame.cavity_id] += 1
         self._notify()
 
     def _notify(self) -> None:
@@ -92,11 +108,13 @@ class LiveRun(QtCore.QObject):
         self._thread.join(timeout)
         return self.done
 
-    def take(self) -> tuple[Optional[DisplayFrame], list[DisplayFrame]]:
-        """The newest frame (None if none since the last take) and the NOK frames since, oldest first."""
+    def take(self) -> Taken:
+        """What came since the last take: the newest frame, each cavity's newest, the NOKs."""
         with self._lock:
-            latest, self._latest = self._latest, None
-            noks = list(self._noks)
+            taken = Taken(self._latest, list(self._noks), self._by_cavity, dict(self._nok_counts))
+            self._latest = None
             self._noks.clear()
+            self._by_cavity = {}
+            self._nok_counts.clear()
             self._notified = False
-        return latest, noks
+        return taken

@@ -1,16 +1,19 @@
 """The operator workstation: choose a source, run the line, watch each cavity's verdict and why.
 
 The pipeline runs on a worker thread (`LiveRun`); this view only draws. It draws at
-most `MAX_FPS` times a second whatever the line's pace, from the newest result,
-and reads the counters from `Pipeline.stats()` on a timer. That timer also turns
-the banner red while a camera is lost, so a camera that does not answer shows
-within `STATS_EVERY_MS` of the source saying so, not as a quiet grey line.
+most `MAX_FPS` times a second whatever the line's pace: each cavity's tile from
+that cavity's newest result, the details below (cameras, curves) from one frame,
+the selected cavity's or the newest. It reads the counters from `Pipeline.stats()`
+on a timer. That timer also sets the run's state (running, waiting, lost: see
+ui/run_state.py), so a camera that does not answer shows red within
+`STATS_EVERY_MS` of the source saying so, not as a quiet grey line.
 Stopping asks the pipeline to stop and polls the worker until it is done, so the
 event loop never waits on the batch in flight.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Optional
@@ -21,24 +24,17 @@ from inspector.errors import InspectorError
 from inspector.pipeline import Pipeline, PipelineConfig
 from inspector.runner import open_source
 from ui.app_context import AppContext
-from ui.camera_view import CameraView
-from ui.curves_plot import CurvesPlot
 from ui.display_frame import DisplayFrame
-from ui.error_strip import ErrorStrip
 from ui.live_run import LiveRun
-from ui.nok_gallery import NokGallery
-from ui.overlay_controls import OverlayControls
+from ui.operator_layout import build_operator_layout
 from ui.refcount_guard import guard as guard_refcounts
-from ui.run_counters import RunCounters, StageLatency
-from ui.run_errors import RunErrorState
-from ui.run_panel import RunPanel
-from ui.run_summary import RunSummary
-from ui.source_form import SourceChooser
-from ui.verdict_banner import VerdictBanner
+from ui.run_state import TRIGGER_WAIT_S
 
 MAX_FPS = 10.0  # a person reads no faster; more only takes the GIL from the inspection
 STATS_EVERY_MS = 250
 FINISH_POLL_MS = 100
+TILE_SHARE = 0.22  # of the window's height for the tiles: caps of 1/12 of the screen in full screen at 1080 p
+TILE_MIN_HEIGHT = 96
 
 
 class OperatorView(QtWidgets.QWidget):
@@ -46,6 +42,7 @@ class OperatorView(QtWidgets.QWidget):
     run_finished = QtCore.Signal(object)  # the final RunStats
     log_written = QtCore.Signal(str)
     review_requested = QtCore.Signal(str)
+    recording_changed = QtCore.Signal(str)  # "recording to <log>", "not recording", "" when no run
 
     def __init__(self, context: AppContext, *, log_folder: Optional[str | Path] = None,
                  pipeline_options: Optional[dict] = None, parent=None):
@@ -67,7 +64,9 @@ class OperatorView(QtWidgets.QWidget):
         self.last_stats = None
         self.last_log: Optional[str] = None
         self.summary_lines: list[str] = []
-        self._lost: dict = {}  # cameras lost now, as the banner shows them
+        self._lost: dict = {}  # cameras lost now, as the state strip shows them
+        self._by_cavity: dict = {}  # cavity id → its newest frame drawn
+        self._last_result = 0.0
         self._build()
 
         self._draw_timer = QtCore.QTimer(self)
@@ -80,83 +79,17 @@ class OperatorView(QtWidgets.QWidget):
         self._finish_timer.setInterval(FINISH_POLL_MS)
         self._finish_timer.timeout.connect(self._poll_finished)
 
-    # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        ctx = self.context
-        outer = QtWidgets.QHBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
+        build_operator_layout(self)
 
-        side = QtWidgets.QWidget()
-        side.setFixedWidth(310)
-        left = QtWidgets.QVBoxLayout(side)
-        left.setContentsMargins(0, 0, 0, 0)
-        self.chooser = SourceChooser(ctx.registry)
-        left.addWidget(self.chooser)
-
-        self.run_panel = RunPanel(ctx, self.log_folder)
-        self.chooser.changed.connect(self.run_panel.source_changed)
-        p = self.run_panel
-        self.curves, self.explainer, self.keep_all = p.curves, p.explainer, p.keep_all
-        self.record, self.log_path = p.record, p.log_path
-        self.start_button, self.stop_button = p.start_button, p.stop_button
-        self.start_button.clicked.connect(self._start_clicked)
-        self.stop_button.clicked.connect(lambda: self.stop())
-        left.addWidget(self.run_panel)
-        self.latency = StageLatency()
-        left.addWidget(self.latency)
-
-        self.summary = RunSummary()
-        self.summary.review_requested.connect(self.review_requested)
-        self.review_button = self.summary.review_button
-        left.addWidget(self.summary)
-        left.addStretch(1)
-        outer.addWidget(side)
-
-        main = QtWidgets.QVBoxLayout()
-        main.setSpacing(6)
-        self.error_strip = ErrorStrip()
-        main.addWidget(self.error_strip)
-        self.errors = RunErrorState(self.error_strip)
-        top = QtWidgets.QHBoxLayout()
-        self.banner = VerdictBanner()
-        top.addWidget(self.banner, 1)
-        self.back_button = QtWidgets.QPushButton("Back to live")
-        self.back_button.setToolTip("Leave the gallery cavity and follow the line again")
-        self.back_button.setMinimumHeight(60)
-        self.back_button.clicked.connect(self.back_to_live)
-        self.back_button.hide()
-        top.addWidget(self.back_button)
-        main.addLayout(top)
-        self.counters = RunCounters(ctx.class_set)
-        main.addWidget(self.counters)
-
-        mm = ctx.rig.grid.mm_per_px if ctx.rig is not None else None
-        sub = f"IPM view, {mm:g} mm/px" if mm else "view on the cavity plane"
-        cams = QtWidgets.QHBoxLayout()
-        self.cameras = [CameraView(0, sub), CameraView(1, sub)]
-        for cam in self.cameras:
-            cam.setMinimumSize(240, 240)
-            cams.addWidget(cam)
-        main.addLayout(cams, 5)
-        self.overlay = OverlayControls()
-        self.overlay.stage_changed.connect(self._set_stage)
-        self.overlay.opacity_changed.connect(self._set_opacity)
-        self.overlay.colormap_changed.connect(self._set_colormap)
-        main.addWidget(self.overlay)
-
-        bottom = QtWidgets.QHBoxLayout()
-        self.curves_plot = CurvesPlot()
-        bottom.addWidget(self.curves_plot, 1)
-        gbox = QtWidgets.QGroupBox("Last NOK cavities (click to inspect)")
-        glay = QtWidgets.QVBoxLayout(gbox)
-        glay.setContentsMargins(4, 4, 4, 4)
-        self.gallery = NokGallery()
-        self.gallery.picked.connect(self.pin)
-        glay.addWidget(self.gallery)
-        bottom.addWidget(gbox, 1)
-        main.addLayout(bottom, 4)
-        outer.addLayout(main, 1)
-        self.run_panel.source_changed(self.chooser.name)
+    def resizeEvent(self, event) -> None:
+        # The tiles take a share of the window's height, and their type follows them (ui/cavity_tiles.py).
+        # The window's, not this view's: a tab page is laid out at passing sizes (1096 px tall on the first
+        # show at 768), and tiles sized from that once made the window grow by itself.
+        super().resizeEvent(event)
+        height = max(TILE_MIN_HEIGHT, int(TILE_SHARE * self.window().height()))
+        if self.tiles.row_height() != height:
+            self.tiles.set_row_height(height)
 
     # Slots return None: PySide6 6.12 drops a reference to a bool a Python slot returns, and
     # enough of those deallocate True or False and abort the interpreter.
@@ -225,17 +158,25 @@ class OperatorView(QtWidgets.QWidget):
             cam.clear_frame()
         self.curves_plot.clear_curves()
         self.shown = None
+        self.shown_label.set_full_text("")
+        self._by_cavity = {}
         self._drawn_this_run = 0
+        self._last_result = time.monotonic()
         self._lost = {}
         self.back_to_live()
-        self.banner.show_idle(f"starting {source.describe()} …")
+        self.tiles.clear()
+        self.run_state.set_state("starting", f"opening {source.describe()} …")
+        self.run_state.set_recording(out)
+        self.recording_changed.emit(f"recording to {out}" if out else "not recording")
         self.run_panel.set_running(True)
         self.chooser.set_editable(False)
+        # The model, the views and everything loaded so far live for the session: out of the collector's
+        # reach they no longer make each full collection a pause of ~150 ms on the GUI thread.
+        gc.freeze()
         live.start()
         self._stats_timer.start()
         self._finish_timer.start()
-        self.status_message.emit(
-            f"running {source.describe()}" + (f", recording to {out}" if out else ", not recording"))
+        self.status_message.emit(f"running {source.describe()}")
         return True
 
     def stop(self, reason: str = "stopped by the operator") -> None:
@@ -243,6 +184,8 @@ class OperatorView(QtWidgets.QWidget):
             return
         self.live.stop(reason)
         self.stop_button.setEnabled(False)
+        if self.run_state.state != "lost":
+            self.run_state.set_state("stopping", "finishing the batch in flight …")
         self.status_message.emit("stopping: finishing the batch in flight …")
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -278,10 +221,16 @@ class OperatorView(QtWidgets.QWidget):
         elif stats.lost:
             self.errors.hold(f"still lost when the run stopped: {stats.lost_text()}")
         self._lost = dict(stats.lost)
+        stopped = f"stopped: {stats.stopped or 'done'}"
         if stats.lost:
-            self.banner.show_lost(stats.lost, f"stopped: {stats.stopped or 'done'}")
-        elif self._drawn_this_run == 0:
-            self.banner.show_idle(f"stopped: {stats.stopped or 'done'}")
+            self.run_state.show_lost(stats.lost, stopped)
+            self.tiles.show_lost(", ".join(sorted(stats.lost)))
+        else:
+            self.run_state.set_state("stopped", stopped)
+            if self._drawn_this_run == 0:
+                self.tiles.show_idle(stopped)
+        self.run_state.set_recording(None)
+        self.recording_changed.emit("")
         self.summary.show_run(stats, live.pipeline.source)
         self.summary_lines = self.summary.lines
         self.last_log = self.summary.log
@@ -303,14 +252,29 @@ class OperatorView(QtWidgets.QWidget):
         self.latency.show_stats(s)
         self.errors.update(s, live)
         self._show_lost(s.lost)
+        if not s.lost and self.run_state.state != "stopping":
+            self._show_running(live)
         if live.done:
             self._finish()
 
+    def _show_running(self, live: LiveRun) -> None:
+        what = live.pipeline.source.describe()
+        idle = time.monotonic() - self._last_result
+        if self._drawn_this_run == 0:
+            self.run_state.set_state("waiting", f"{what}: waiting for the first cavity")
+        elif idle > TRIGGER_WAIT_S:
+            self.run_state.set_state("waiting", f"{what}: no cavity for {idle:.0f} s, waiting for the trigger")
+        else:
+            n = len(self.tiles.tiles)
+            self.run_state.set_state("running", f"{what} · {n} cavit{'y' if n == 1 else 'ies'} per shot")
+
     def _show_lost(self, lost: dict) -> None:
         if lost:
-            self.banner.show_lost(lost)
-        elif self._lost:  # back: the banner waits for the next verdict rather than keep a stale one
-            self.banner.show_idle(f"{', '.join(sorted(self._lost))} back: waiting for the next cavity")
+            self.run_state.show_lost(lost)
+            self.tiles.show_lost(", ".join(sorted(lost)))
+        elif self._lost:  # back: the tiles wait for their next verdict rather than keep a stale one
+            self.tiles.show_idle(f"{', '.join(sorted(self._lost))} back: waiting for the next cavity")
+            self.run_state.set_state("waiting", f"{', '.join(sorted(self._lost))} back")
         self._lost = dict(lost)
 
     # -- drawing --------------------------------------------------------------------------------
@@ -321,33 +285,69 @@ class OperatorView(QtWidgets.QWidget):
         self._draw_timer.start(int(1000 * wait))
 
     def _draw_latest(self) -> None:
+        """Only the tiles whose cavity got a result change; the details below redraw when the cavity
+        they follow (the selected one, else the newest) got one."""
         feed = self._feed
         if feed is None:
             return
-        latest, noks = feed.take()
+        taken = feed.take()
         if feed.display_error:
             self.error_strip.show_error(feed.display_error)
-        if noks:
-            self.gallery.add_frames(noks)
-        if latest is not None and self._pinned is None:
-            self.show_frame(latest)
-            self.draw_count += 1
+        if taken.noks:
+            self.gallery.add_frames(taken.noks)
+        for cavity in sorted(taken.by_cavity):
+            frame = taken.by_cavity[cavity]
+            missed = taken.nok_counts.get(cavity, 0) - (0 if frame.is_ok else 1)
+            self.tiles.show_frame(frame, noks=max(0, missed))
+            self._by_cavity[cavity] = frame
+        if taken.by_cavity and self._lost:  # a pair read before the loss must not hide it
+            self.tiles.show_lost(", ".join(sorted(self._lost)))
+        if taken.latest is not None:
+            self._last_result = time.monotonic()
             self._drawn_this_run += 1
+            if self.run_state.state in ("starting", "waiting") and self.live is not None and not self._lost:
+                self._show_running(self.live)
+            follow = self.tiles.selected
+            detail = taken.latest if follow is None else taken.by_cavity.get(follow)
+            if detail is not None and self._pinned is None:
+                self._show_details(detail, "selected" if follow is not None else "newest")
+                self.draw_count += 1
         self._last_draw = time.monotonic()
 
     def show_frame(self, frame: DisplayFrame, source: str = "live") -> None:
+        """A live result: its cavity's tile, and the details below (cameras, curves, engineer's line)."""
+        if source == "live":
+            self.tiles.show_frame(frame)
+            self._by_cavity[frame.cavity_id] = frame
+        self._show_details(frame, source)
+
+    def _show_details(self, frame: DisplayFrame, how: str) -> None:
+        """Cameras, heatmaps, curves and the engineer's line, all from this one frame, labelled with its
+        cavity (they once showed another cavity than the banner in the first seconds of a run)."""
         self.shown = frame
         for v, cam in enumerate(self.cameras):
             cam.show_frame(frame.view1 if v == 0 else frame.view2, frame.heat[v])
-        self.banner.show_frame(frame, source=source)
-        if self._lost and source == "live":  # a pair read before the loss must not hide it
-            self.banner.show_lost(self._lost)
+        verdict = "OK" if frame.is_ok else "NOK"
+        self.shown_label.set_full_text(
+            f"Below: cavity {frame.cavity_id} ({how}) · {verdict} {frame.predicted_name} "
+            f"{100 * frame.probability:.1f} % · frame {frame.frame_ids[0]}"
+            + (f" · truth {frame.truth}" if frame.truth else ""))
         self.curves_plot.show_frame(frame, f"curves: {self._policy}")
+        self.tiles.show_engineer_line(frame, self._policy)
+
+    def _selection_changed(self, cavity) -> None:
+        frame = self._by_cavity.get(cavity) if cavity is not None else self.shown
+        if frame is not None and self._pinned is None:
+            self._show_details(frame, "selected" if cavity is not None else "newest")
+
+    def acknowledge_all(self) -> int:
+        """Every NOK waiting has been seen (key A, bound by the main window)."""
+        return self.tiles.acknowledge_all()
 
     def pin(self, frame: DisplayFrame) -> None:
         """Show a gallery cavity in full and hold it until 'Back to live'."""
         self._pinned = frame
-        self.show_frame(frame, source="from the gallery")
+        self._show_details(frame, "from the gallery")
         self.back_button.show()
 
     def back_to_live(self) -> None:

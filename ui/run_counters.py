@@ -1,4 +1,5 @@
-"""The live run's counters as a strip of tiles, filled from `Pipeline.stats()` snapshots."""
+"""The live run's counters as a strip of tiles, filled from `Pipeline.stats()` snapshots; the strip
+wraps into more rows where the window is too narrow for one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from inspector.classes import ClassSet
 from inspector.run_stats import stage_label
+from ui.palette import ALERT_COLOUR
 
 TILES = (
     ("inspected", "inspected", "Cavities classified and explained in this run"),
@@ -22,8 +24,10 @@ TILES = (
                                  "a video file read live counts one per pass)"),
     ("elapsed", "running", "Time since the source opened"),
 )
-WARN = "color: #c62828;"
-CLASSES_INLINE = 4
+WARN = f"color: {ALERT_COLOUR};"
+SPACING = 4
+MAX_ROWS = 3
+WIDEST = {"yield": "100.0 %", "throughput": "888.8 pairs/s", "latency": "8888 ms", "elapsed": "88888 s"}
 
 
 class RunCounters(QtWidgets.QFrame):
@@ -35,29 +39,19 @@ class RunCounters(QtWidgets.QFrame):
         self.setStyleSheet("#counters { background: #f5f5f5; border: 1px solid #d0d0d0; border-radius: 3px; }")
         self.class_set = classes if isinstance(classes, ClassSet) else ClassSet.of(classes)
         self.classes = self.class_set.names
-        outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(6, 2, 6, 2)
-        outer.setSpacing(0)
-        row = QtWidgets.QHBoxLayout()
-        row.setSpacing(4)
-        outer.addLayout(row)
+        self.grid = QtWidgets.QGridLayout(self)
+        self.grid.setContentsMargins(6, 2, 6, 2)
+        self.grid.setHorizontalSpacing(SPACING)
+        self.grid.setVerticalSpacing(0)
         self.values: dict[str, QtWidgets.QLabel] = {}
         self.names: dict[str, QtWidgets.QLabel] = {}
+        self.tiles: list[QtWidgets.QWidget] = []
         ok = self.class_set.ok
         class_tiles = [(f"class:{c}", c, f"Cavities classified {c} (share of inspected): "
                         + ("OK" if c == ok else "NOK")) for c in self.classes]
-        tiles = list(TILES[:2]) + list(TILES[2:])
-        # Up to CLASSES_INLINE classes sit among the run's tiles; more get a row of their own, so the strip
-        # keeps its width whatever the count.
-        inline = len(class_tiles) <= CLASSES_INLINE
-        if inline:
-            tiles[2:2] = class_tiles
-        else:
-            class_row = QtWidgets.QHBoxLayout()
-            class_row.setSpacing(4)
-            outer.addLayout(class_row)
-        for key, title, tip in tiles + ([] if inline else class_tiles):
-            target = row if inline or not key.startswith("class:") else class_row
+        tiles = list(TILES[:2]) + class_tiles + list(TILES[2:])
+        self._need = 0  # the width a tile needs for its widest text
+        for key, title, tip in tiles:
             tile = QtWidgets.QWidget()
             tile.setToolTip(tip)
             col = QtWidgets.QVBoxLayout(tile)
@@ -74,12 +68,53 @@ class RunCounters(QtWidgets.QFrame):
             name.setStyleSheet("color: #555555;")
             col.addWidget(value)
             col.addWidget(name)
-            target.addWidget(tile, 1)
+            self.tiles.append(tile)
             self.values[key] = value
             self.names[key] = name
             if key.startswith("class:"):
                 value.setStyleSheet(f"color: {self.class_set.colour(title)};")
+            widest = max(value.fontMetrics().horizontalAdvance(WIDEST.get(key, "88888")),
+                         name.fontMetrics().horizontalAdvance(f"{title} 100 %" if key.startswith("class:") else title))
+            self._need = max(self._need, widest + 8)
+        # A label asks for its text's width: left alone, a longer count would widen the window.
+        for label in list(self.values.values()) + list(self.names.values()):
+            label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.columns = 0
+        self._reflow(len(self.tiles))
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.values["yield"].parentWidget().setToolTip(f"Share of inspected cavities judged OK (class {ok})")
+
+    def resizeEvent(self, event) -> None:
+        # As many tiles in a row as fit with their widest text: narrow windows get two rows (or more),
+        # rather than "orrect 33" and "3.4 %" cut off.
+        super().resizeEvent(event)
+        room = self.contentsRect().width() - 12
+        self._reflow(max(self._min_columns(), min(len(self.tiles), (room + SPACING) // (self._need + SPACING))))
+
+    def _min_columns(self) -> int:
+        # At most MAX_ROWS rows whatever the width: a layout pass at a passing narrow width (the first
+        # show) once asked for six rows, and the window grew by itself to make room for them.
+        return -(-len(self.tiles) // MAX_ROWS)
+
+    def _reflow(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        rows = -(-len(self.tiles) // columns)
+        columns = -(-len(self.tiles) // rows)  # balanced rows: 6 + 5 rather than 10 + 1
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for tile in self.tiles:
+            self.grid.removeWidget(tile)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 0)
+        for i, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, i // columns, i % columns)
+        for c in range(columns):
+            self.grid.setColumnStretch(c, 1)
+
+    def minimumSizeHint(self):
+        return QtCore.QSize(self._min_columns() * (self._need + SPACING) + 12, super().minimumSizeHint().height())
 
     def text(self, key: str) -> str:
         return self.values[key].text()

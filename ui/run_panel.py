@@ -11,9 +11,17 @@ from PySide6 import QtWidgets
 
 from inspector.pipeline import CURVE_POLICIES
 from ui.app_context import AppContext
+from ui.elided_label import ElidedLabel
 from ui.explainer_chooser import ExplainerChooser
 
 FILE_SOURCES = ("folder", "video")  # finite inputs: wait for the model rather than drop a pair
+
+
+def breakable(text: str) -> str:
+    """`text` with a zero-width space after each / _ - and ., so a word-wrapped label can break a path."""
+    for c in "/_-.":
+        text = text.replace(c, c + "\u200b")
+    return text
 
 
 def default_log_path(folder: Path) -> Path:
@@ -26,10 +34,10 @@ class RunPanel(QtWidgets.QGroupBox):
         self.log_folder = log_folder
         form = QtWidgets.QFormLayout(self)
         form.setVerticalSpacing(4)
-        self.model_label = QtWidgets.QLabel(ctx.model_identity())
-        self.model_label.setToolTip(f"{ctx.model_file}\nsha256 {getattr(ctx.model, 'sha256', '?')}")
+        self.model_label = ElidedLabel(ctx.model_identity())
+        self.model_label.setToolTip(f"{ctx.model_identity()}\n{ctx.model_file}\nsha256 {getattr(ctx.model, 'sha256', '?')}")
         form.addRow("model", self.model_label)
-        self.rig_label = QtWidgets.QLabel(ctx.rig_identity())
+        self.rig_label = QtWidgets.QLabel(breakable(ctx.rig_identity()))
         self.rig_label.setWordWrap(True)
         self.rig_label.setToolTip(f"{ctx.rig_file}\nsha256 {ctx.rig.sha256 if ctx.rig is not None else '-'}")
         form.addRow("rig", self.rig_label)
@@ -65,6 +73,12 @@ class RunPanel(QtWidgets.QGroupBox):
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.stop_button.setToolTip("Finish the batch in flight, close the log, show the summary")
         self.stop_button.setEnabled(False)
+        for button in (self.start_button, self.stop_button):  # the operator's main controls: large
+            font = button.font()
+            font.setPointSize(font.pointSize() + 3)
+            font.setBold(True)
+            button.setFont(font)
+            button.setMinimumHeight(40)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         form.addRow(buttons)

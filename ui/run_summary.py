@@ -8,6 +8,7 @@ from typing import Optional
 from PySide6 import QtCore, QtWidgets
 
 from inspector.runner import format_summary
+from ui.run_panel import breakable
 
 
 class RunSummary(QtWidgets.QGroupBox):
@@ -37,7 +38,7 @@ class RunSummary(QtWidgets.QGroupBox):
         # The command line's wording, except where it names a command-line option.
         self.lines = [line.replace("not logged (no --out)", "not recorded (Record to log was off)")
                       for line in format_summary(stats, source)]
-        self.text.setText("\n".join(self.lines))
+        self.text.setText(breakable("\n".join(self.lines)))  # a long log path wraps instead of being cut
         self.text.setToolTip("\n".join(self.lines))
         self.log = stats.log_files[0] if stats.log_files else None
         self.review_button.setVisible(bool(self.log))

@@ -132,12 +132,14 @@ def test_f5_starts_shift_f5_stops_and_n_steps_through_the_noks(qtbot, window):
     assert op.gallery.currentRow() == 0  # after Back to live, N starts again at the newest
 
 
-def test_a_acknowledges_where_the_view_holds_noks(qtbot, window):
+def test_a_acknowledges_the_noks_waiting_on_the_tiles(qtbot, window):
+    from operator_frames import feed, frame
+
     op = window.operator
-    calls = []
-    op.acknowledge_all = lambda: calls.append(1)
+    feed(op, [frame(1, "missing", n=1), frame(2, "skewed", n=2)], [frame(1, "correct", n=3)])
+    assert op.tiles.waiting == 2  # the later OK of cavity 1 does not acknowledge its NOK
     qtbot.keyClick(window, Key.Key_A)
-    assert calls == [1]
+    assert op.tiles.waiting == 0
 
 
 def test_f11_toggles_full_screen_and_f1_opens_the_help_from_the_one_table(qtbot, window):

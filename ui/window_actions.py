@@ -116,12 +116,8 @@ def next_nok(view) -> Optional[int]:
 
 
 def acknowledge(view) -> None:
-    """Acknowledge the NOKs that wait, where the view holds them (the per-cavity tiles)."""
-    for owner in (view, getattr(view, "tiles", None)):
-        ack = getattr(owner, "acknowledge_all", None)
-        if callable(ack):
-            ack()
-            return
+    """Acknowledge every NOK that waits on the per-cavity tiles (key A)."""
+    view.acknowledge_all()
 
 
 def toggle_full_screen(window) -> None:

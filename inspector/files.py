@@ -4,6 +4,7 @@ only when complete."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -52,3 +53,11 @@ def format_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:,.1f} PB"
+
+
+def check_free_space(target: Path, n: int, need: int, error: type[InspectorError] = InspectorError) -> None:
+    """Refuse writing `n` pairs that take up to `need` bytes at `target` when its folder has less free."""
+    parent = Path(target).absolute().parent
+    free = shutil.disk_usage(parent).free
+    if need > free:
+        raise error(f"{target}: {n:,} pairs take up to {format_bytes(need)}, but {parent} has {format_bytes(free)} free")

@@ -24,7 +24,6 @@ close and an open: reopening resumes, it does not hand out the folder again.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import deque
@@ -35,7 +34,7 @@ from typing import Optional
 from inspector.acquisition import EndOfSource, FrameError, FramePair, Source, SourceError
 from inspector.errors import ImageError
 from inspector.images import read_image
-from inspector.pair_names import PairPattern, camera_of, natural_key
+from inspector.pair_names import PairPattern, list_pairs, natural_key
 
 @dataclass
 class _Seen:
@@ -102,20 +101,8 @@ class FolderSource(Source):
     # -- listing ------------------------------------------------------------------------------
     def _list(self) -> dict[str, list[Optional[Path]]]:
         """The folder's camera files by key, without the keys already done."""
-        found: dict[str, list[Optional[Path]]] = {}
         try:
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    hit = camera_of(self._patterns, entry.name)
-                    if hit is None or hit[1] in self._done:
-                        continue
-                    try:
-                        if not entry.is_file():
-                            continue
-                    except OSError:
-                        continue  # gone since the listing
-                    cam, key = hit
-                    found.setdefault(key, [None, None])[cam] = Path(entry.path)
+            found = {key: files for key, files in list_pairs(self.folder, self._patterns) if key not in self._done}
         except FileNotFoundError:
             raise SourceError(f"source folder: {self.folder}: the folder is gone") from None
         except NotADirectoryError:

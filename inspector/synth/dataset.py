@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -22,7 +21,7 @@ import numpy as np
 
 from inspector.version import __version__
 from inspector.errors import DatasetError
-from inspector.files import check_output_file, format_bytes
+from inspector.files import check_free_space, check_output_file
 from inspector.hdf5_format import PLAIN_LIBVER
 from inspector.signals import ctrl_c_after
 from inspector.synth.line import SimulatedLine, check_share
@@ -60,10 +59,7 @@ def check_dataset_output(path: Path, n: int, line: SimulatedLine, *, raw: bool =
     if n <= 0:
         raise DatasetError(f"--n must be positive, got {n}")
     check_output_file(path, overwrite=overwrite, error=DatasetError)
-    need, free = dataset_bytes(n, line, raw), shutil.disk_usage(path.parent).free
-    if need > free:
-        raise DatasetError(f"{path}: {n:,} pairs take up to {format_bytes(need)}, but {path.absolute().parent} "
-                           f"has {format_bytes(free)} free")
+    check_free_space(path, n, dataset_bytes(n, line, raw), DatasetError)
 
 
 def write_dataset(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from inspector.errors import DatasetError
-from inspector.files import format_bytes
+from inspector.files import check_free_space
 from inspector.images import write_image
 from inspector.synth.line import SimulatedLine, check_share
 from inspector.synth.scene import CLASSES
@@ -61,10 +61,7 @@ def check_images_output(folder: Path, n: int, line: SimulatedLine, *, raw: bool 
     parent = folder.absolute().parent
     if not parent.is_dir():
         raise DatasetError(f"{folder}: folder {parent} does not exist")
-    need, free = images_bytes(n, line, raw), shutil.disk_usage(parent).free
-    if need > free:
-        raise DatasetError(f"{folder}: {n:,} pairs take up to {format_bytes(need)}, but {parent} has "
-                           f"{format_bytes(free)} free")
+    check_free_space(folder, n, images_bytes(n, line, raw), DatasetError)
 
 
 def write_image_folders(

@@ -19,8 +19,8 @@ from inspector.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from inspector.records import LabelStore, RecordReader, RecordWriter  # noqa: E402
 from plugins.simulator_source import SimulatorSource  # noqa: E402
 from records_support import LAYOUT, make_record  # noqa: E402
+from review_support import column, shown_review_view  # noqa: E402
 from ui.app_context import load_context  # noqa: E402
-from ui.review_view import ReviewView  # noqa: E402
 from waiting import HANG_S  # noqa: E402
 
 
@@ -49,19 +49,9 @@ def log(pipeline_log, tmp_path):
 
 @pytest.fixture
 def view(qtbot, context):
-    v = ReviewView(context)
-    qtbot.addWidget(v)
-    v.resize(1280, 760)
-    v.show()
-    yield v
-    v.shutdown()
+    yield from shown_review_view(qtbot, context)
 
 
-def _column(view, name):
-    from ui.record_table import COLUMNS
-
-    col = COLUMNS.index(name)
-    return [view.model.data(view.model.index(r, col)) for r in range(view.model.rowCount())]
 
 
 def test_a_log_opens_with_every_row_and_the_first_record_in_detail(view, log):
@@ -88,14 +78,14 @@ def test_sort_and_filters_use_the_logs_values(view, log):
     reader = view.reader
     m = reader.scalars(names=("m",))["m"]
     view.sort_by("m", descending=True)
-    ms = [float("nan") if t == "—" else float(t.replace("−", "-")) for t in _column(view, "m")]  # a real minus
+    ms = [float("nan") if t == "—" else float(t.replace("−", "-")) for t in column(view, "m")]  # a real minus
     known = [v for v in ms if not math.isnan(v)]
     assert known == sorted(known, reverse=True) and len(known) == int(np.isfinite(m).sum())
     assert all(math.isnan(v) for v in ms[len(known):])  # no m (no curves): last either way
 
     view.filters.combos["class"].setCurrentText("missing")
     assert sorted(view.model.order.tolist()) == reader.select(classes=["missing"]).tolist()
-    assert set(_column(view, "class")) == {"missing"}
+    assert set(column(view, "class")) == {"missing"}
 
     view.filters.reset()
     view.filters.m_min.setText("-0.1")
@@ -119,13 +109,13 @@ def test_keyboard_moves_through_records_and_labels_them(qtbot, view, log):
 
     qtbot.keyClick(view.table, QtCore.Qt.Key.Key_N)
     assert LabelStore(log).current()[record].verdict == "NOK"
-    assert _column(view, "label")[2] == "NOK"
+    assert column(view, "label")[2] == "NOK"
 
     view.label_panel.comment.setText("insert seated, glare on camera 1")
     qtbot.mouseClick(view.label_panel.buttons["OK"], QtCore.Qt.MouseButton.LeftButton)
     label = LabelStore(log).current()[record]
     assert (label.verdict, label.comment) == ("OK", "insert seated, glare on camera 1")
-    assert _column(view, "label")[2] == "OK"
+    assert column(view, "label")[2] == "OK"
 
     view.filters.combos["label"].setCurrentText("OK")
     assert view.model.order.tolist() == [record]
@@ -166,7 +156,7 @@ def test_rerun_agrees_with_the_stored_results_and_names_what_it_cannot_rerun(qtb
     assert not outcomes[without[0]].rerunnable and "not re-runnable" in outcomes[without[0]].note
     assert "all agree" in view.detail.rerun.summary.text()
     assert "1 not re-runnable" in view.detail.rerun.summary.text()
-    assert set(_column(view, "re-run")) >= {"agrees", "no images"}
+    assert set(column(view, "re-run")) >= {"agrees", "no images"}
 
 
 def test_a_growing_log_is_followed(qtbot, view, tmp_path):
@@ -180,7 +170,7 @@ def test_a_growing_log_is_followed(qtbot, view, tmp_path):
         for i in range(5, 9):
             writer.append(make_record(i))
         qtbot.waitUntil(lambda: view.model.rowCount() == 9, timeout=int(HANG_S * 1000))  # bounds a hang only
-        assert _column(view, "#")[-1] == "8"
+        assert column(view, "#")[-1] == "8"
     finally:
         writer.close()
     qtbot.waitUntil(lambda: not view.following, timeout=int(HANG_S * 1000))

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from inspector.number_text import MINUS, fixed  # noqa: E402
 from inspector.records import RecordReader, RecordWriter  # noqa: E402
 from records_support import LAYOUT, make_record  # noqa: E402
+from review_support import column, shown_review_view  # noqa: E402
 from ui.record_table import COLUMNS  # noqa: E402
 from ui.rerun import RerunOutcome  # noqa: E402
 from ui.review_view import ReviewView  # noqa: E402
@@ -36,17 +37,9 @@ def log(tmp_path):
 
 @pytest.fixture
 def view(qtbot):
-    v = ReviewView()
-    qtbot.addWidget(v)
-    v.resize(1280, 800)
-    v.show()
-    yield v
-    v.shutdown()
+    yield from shown_review_view(qtbot, size=(1280, 800))
 
 
-def _column(view, name):
-    col = COLUMNS.index(name)
-    return [view.model.data(view.model.index(r, col)) for r in range(view.model.rowCount())]
 
 
 # -- a log that cannot be read --------------------------------------------------------------------
@@ -127,7 +120,7 @@ def test_no_negative_zero():
 def test_the_m_column_and_header_show_no_negative_zero(view, tmp_path):
     path = write_log(tmp_path / "zero.h5", 3, {1: {"m": -0.0002, "influence": "equal"}})
     assert view.open_log(path)
-    m = _column(view, "m")
+    m = column(view, "m")
     assert m[1] == "+0.000" and not any(t.startswith(("-", MINUS)) and t[1:] == "0.000" for t in m)
     view.select_record(1)
     assert "m = +0.000" in view.detail.header_text
@@ -160,7 +153,7 @@ def test_the_rerun_column_and_pane_fit(qtbot, view, log, tmp_path, size):
     table, header = view.table, view.table.horizontalHeader()
     col = COLUMNS.index("re-run")
     assert header.sectionViewportPosition(col) + header.sectionSize(col) <= table.viewport().width()
-    assert "no images" in _column(view, "re-run")
+    assert "no images" in column(view, "re-run")
     for c, name in enumerate(COLUMNS):  # every header's text fits its column
         if not table.isColumnHidden(c):
             assert _fits(header.fontMetrics(), name, header.sectionSize(c) - 12), name

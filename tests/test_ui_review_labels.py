@@ -15,8 +15,8 @@ from PySide6 import QtCore  # noqa: E402
 from inspector.records import LabelStore, Layout, RecordWriter  # noqa: E402
 from inspector.records.labels import labels_path  # noqa: E402
 from records_support import LAYOUT, make_record  # noqa: E402
+from review_support import column, shown_review_view  # noqa: E402
 from ui.record_table import COLUMNS  # noqa: E402
-from ui.review_view import ReviewView  # noqa: E402
 
 N = 40
 
@@ -33,17 +33,9 @@ def log(tmp_path):
 
 @pytest.fixture
 def view(qtbot):
-    v = ReviewView()
-    qtbot.addWidget(v)
-    v.resize(1280, 760)
-    v.show()
-    yield v
-    v.shutdown()
+    yield from shown_review_view(qtbot)
 
 
-def _column(view, name):
-    col = COLUMNS.index(name)
-    return [view.model.data(view.model.index(r, col)) for r in range(view.model.rowCount())]
 
 
 def _stored(log):
@@ -74,7 +66,7 @@ def test_the_panel_gives_a_true_class_and_its_verdict(qtbot, view, log):
     label = LabelStore(log).current()[3]
     assert (label.verdict, label.true_class, label.comment) == ("NOK", "skewed", "insert tilted")
     row = view.model.row_of(3)
-    assert (_column(view, "label")[row], _column(view, "true class")[row]) == ("NOK", "skewed")
+    assert (column(view, "label")[row], column(view, "true class")[row]) == ("NOK", "skewed")
     assert panel.current.text() == "now: NOK · skewed"
     assert "NOK · skewed" in view.detail.header_text
 
@@ -82,7 +74,7 @@ def test_the_panel_gives_a_true_class_and_its_verdict(qtbot, view, log):
     assert _stored(log)[3] == ("OK", "correct")
     _click(qtbot, panel.buttons["NOK"])  # NOK without a class is allowed
     assert _stored(log)[3] == ("NOK", "")
-    assert panel.current.text() == "now: NOK" and _column(view, "true class")[row] == ""
+    assert panel.current.text() == "now: NOK" and column(view, "true class")[row] == ""
     _click(qtbot, panel.buttons["OK"])  # OK means the OK class
     assert _stored(log)[3] == ("OK", "correct")
     _click(qtbot, panel.buttons["unsure"])
@@ -150,7 +142,7 @@ def test_the_margin_column_is_the_difference_of_the_two_most_likely_classes(view
     view.open_log(log)
     expected = _numpy_margin(_probs(log))
     np.testing.assert_allclose(view.model.cols["margin"], expected, atol=1e-7)
-    shown = _column(view, "margin")
+    shown = column(view, "margin")
     assert [float(t) for t in shown] == pytest.approx([float(f"{m:.3f}") for m in expected], abs=1e-9)
 
 
@@ -185,8 +177,8 @@ def test_filters_and_the_uncertainty_order_work_together(view, log):
     missing = np.flatnonzero(predicted == 1)
     assert len(missing) >= 5
     assert view.model.order.tolist() == missing[np.argsort(margin[missing], kind="stable")].tolist()
-    assert set(_column(view, "class")) == {"missing"}
-    shown = [float(t) for t in _column(view, "margin")]
+    assert set(column(view, "class")) == {"missing"}
+    shown = [float(t) for t in column(view, "margin")]
     assert shown == sorted(shown)
     view.filters.reset()  # the order stays
     assert view.model.order.tolist() == np.argsort(margin, kind="stable").tolist()

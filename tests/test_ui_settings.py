@@ -111,6 +111,29 @@ def test_a_fresh_window_records_by_default_to_a_dated_log_in_the_remembered_fold
     assert Path(again.operator.log_path.text()).parent == tmp_path / "line-logs"
 
 
+def test_the_proposed_log_is_dated_when_the_run_starts_and_a_typed_name_is_kept(open_window, settings,
+                                                                                tmp_path, monkeypatch):
+    import datetime as dt
+
+    import ui.run_panel as run_panel
+
+    class Clock(dt.datetime):
+        at = dt.datetime(2026, 12, 3, 6, 0, 0)
+
+        @classmethod
+        def now(cls, tz=None):
+            return cls.at
+
+    monkeypatch.setattr(run_panel._dt, "datetime", Clock)
+    panel = open_window(settings).operator.run_panel
+    Clock.at = dt.datetime(2026, 12, 3, 14, 30, 5)  # the window stood open for hours before Start
+    assert panel.log_target().name == "inspector-2026-12-03T143005.h5"
+    assert panel.log_path.text().endswith("inspector-2026-12-03T143005.h5")
+    panel.log_path.setText(str(tmp_path / "shift-b.h5"))
+    Clock.at = dt.datetime(2026, 12, 3, 15, 0, 0)
+    assert panel.log_target() == tmp_path / "shift-b.h5"  # what the user typed is not renamed
+
+
 def test_remembered_values_that_no_longer_fit_leave_the_defaults(open_window, settings):
     settings.set("source/name", "a-source-since-uninstalled")
     settings.set("source/options", "{not json")

@@ -57,7 +57,8 @@ class RunPanel(QtWidgets.QGroupBox):
         self.record.setChecked(True)  # a line's results are kept unless someone says otherwise
         form.addRow(self.record)
         path_row = QtWidgets.QHBoxLayout()
-        self.log_path = QtWidgets.QLineEdit(str(default_log_path(self.log_folder)))
+        self.log_path = QtWidgets.QLineEdit()
+        self._propose(default_log_path(self.log_folder))
         self.log_path.textChanged.connect(self._log_path_changed)
         self._log_path_changed(self.log_path.text())
         browse = QtWidgets.QToolButton()
@@ -101,7 +102,12 @@ class RunPanel(QtWidgets.QGroupBox):
         if not self.record.isChecked():
             return None
         text = self.log_path.text().strip()
-        path = Path(text) if text else default_log_path(self.log_folder)
+        if not text or text == self._proposed:
+            # The name the field proposed, not one the user typed: dated now, when the run starts, not when
+            # the window opened or the last run ended.
+            self._propose(default_log_path(Path(text).parent if text else self.log_folder))
+            text = self._proposed
+        path = Path(text)
         if path.parent == self.log_folder:
             path.parent.mkdir(parents=True, exist_ok=True)  # the default folder is ours to make
         return path
@@ -109,12 +115,16 @@ class RunPanel(QtWidgets.QGroupBox):
     def set_log_folder(self, folder: Path) -> None:
         """Record into `folder` from now on: the proposed log moves there."""
         self.log_folder = Path(folder)
-        self.log_path.setText(str(default_log_path(self.log_folder)))
+        self._propose(default_log_path(self.log_folder))
+
+    def _propose(self, path: Path) -> None:
+        self._proposed = str(path)
+        self.log_path.setText(self._proposed)
 
     def propose_new_log(self, log: str) -> None:
         """A run wrote `log`: a log is never overwritten, so the field proposes a new one beside it."""
         if Path(self.log_path.text()) == Path(log):
-            self.log_path.setText(str(default_log_path(Path(log).parent)))
+            self._propose(default_log_path(Path(log).parent))
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

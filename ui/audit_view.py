@@ -21,6 +21,7 @@ from typing import Optional
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from inspector.number_text import MINUS, fixed
 from ui import audit_plots
 from ui.audit_plots import CURVE_PENS, INFLUENCE_COLOURS
 from ui.error_strip import ErrorStrip
@@ -314,7 +315,7 @@ class AuditView(QtWidgets.QWidget):
         for row, c in enumerate(s.classes):
             shares = s.influence_shares(c)
             values = [f"{c} (OK)" if c == s.class_set.ok else c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f} %", f"{s.m_n[c]:,}",
-                      "—" if not s.m_n[c] else f"{s.mean_m(c):+.3f}"]
+                      "—" if not s.m_n[c] else fixed(s.mean_m(c), 3, sign=True, minus=MINUS)]
             values += ["—" if shares[k] != shares[k] else f"{100 * shares[k]:.0f} %" for k in INFLUENCE_COLOURS]
             for col, v in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(v)

@@ -23,6 +23,7 @@ from inspector.audit.engine import AuditResult, result_dict
 from inspector.audit.per_log import per_log_rows
 from inspector.audit.tasks import M_BINS, AuditError
 from inspector.files import write_then_rename
+from inspector.number_text import MINUS, fixed
 
 INFLUENCE_COLOURS = {"camera 1": "#1565c0", "camera 2": "#8e24aa", "equal": "#9e9e9e"}
 CURVE_STYLES = (("a1", "#455a64", "-"), ("a2", "#1565c0", "--"), ("a3", "#8e24aa", ":"))
@@ -98,7 +99,7 @@ def figure_mean_curves(s) -> bytes:
         for (name, colour, style), row in zip(CURVE_STYLES, curves):
             ax.plot(p, row, style, color=colour, label=name, lw=1.8)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(f"{c}: mean m {s.mean_m(c):+.3f}" if s.m_n[c] else f"{c}: no curves")
+        ax.set_title(f"{c}: mean m {fixed(s.mean_m(c), 3, sign=True, minus=MINUS)}" if s.m_n[c] else f"{c}: no curves")
         ax.set_xlabel("occluded share p")
         ax.set_xlim(float(p.min()), float(p.max()))
         ax.grid(alpha=0.3)
@@ -173,7 +174,7 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
         for c in s.classes:
             sh = s.influence_shares(c)
             rows.append((c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f}%",
-                         s.m_n[c], "—" if not s.m_n[c] else f"{s.mean_m(c):+.3f}",
+                         s.m_n[c], "—" if not s.m_n[c] else fixed(s.mean_m(c), 3, sign=True, minus=MINUS),
                          *("—" if sh[k] != sh[k] else f"{100 * sh[k]:.0f}%" for k in INFLUENCE_COLOURS)))
         ok = s.class_set.ok
         parts.append(f"<h2>Per class</h2><p>OK (class {html.escape(ok)}): <b>{s.ok_records:,}</b> · "

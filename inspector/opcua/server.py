@@ -21,6 +21,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -132,17 +133,12 @@ class LineServer:
         subs = list(self._server.iserver.subscription_service.subscriptions.values())
         return sum(len(s.monitored_item_srv._monitored_items) for s in subs)
 
-    def wait_for_subscriber(self, seconds: float, stop: Optional[threading.Event] = None) -> bool:
+    def wait_for_subscriber(self, seconds: float, stopped: Callable[[], bool] = lambda: False) -> bool:
         """Whether a client subscribed to something within `seconds` (for commissioning: the first
         result of a run is not missed by a client that connects as the run starts)."""
-        waited = threading.Event()
-        deadline = seconds
-        step = 0.02
-        while deadline > 0:
-            if self.subscribers() or (stop is not None and stop.is_set()):
-                return bool(self.subscribers())
-            waited.wait(step)
-            deadline -= step
+        deadline = time.monotonic() + seconds
+        while not self.subscribers() and not stopped() and time.monotonic() < deadline:
+            time.sleep(0.02)
         return bool(self.subscribers())
 
     def close(self, timeout: float = 10.0) -> None:

@@ -85,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if line is not None:
             line[1].finish(pipeline.stats())
-            line[0].close()
+            line[0].close(hold_s=args.opcua_wait_for_subscriber or 0.0)
     if line is not None and line[0].dropped:
         print(f"inspector run: OPC UA: {line[0].dropped} results not published (the server fell behind)",
               file=sys.stderr)

@@ -124,4 +124,5 @@ def add_opcua(p) -> None:
                    help="allow --opcua-security none on an address other machines reach (a trusted line network only)")
     p.add_argument("--opcua-wait-for-subscriber", type=positive_float, metavar="SECONDS",
                    help="for commissioning: hold the first inspection until an OPC UA client has subscribed, "
-                   "or SECONDS have passed")
+                   "and the server's close at the end until the clients left (to read the final counts), "
+                   "SECONDS at most each")

@@ -32,6 +32,7 @@ from inspector.opcua import address_space
 from inspector.opcua.endpoint import Endpoint, EndpointError
 
 log = logging.getLogger("inspector.opcua")
+LINGER_S = 3.0  # at close, the longest the last results may take to reach the subscribed clients
 _CALL = ua.NodeId(ua.ObjectIds.CallRequest_Encoding_DefaultBinary)
 _CHANGES = {ua.NodeId(t) for t in ADMIN_TYPES} | {ua.NodeId(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary)}
 
@@ -100,6 +101,7 @@ class LineServer:
         self._thread: Optional[threading.Thread] = None
         self._space: Optional[address_space.AddressSpace] = None
         self._server: Optional[Server] = None
+        self._hold_s = 0.0
 
     # -- from any thread ------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> "LineServer":
@@ -141,13 +143,15 @@ class LineServer:
             time.sleep(0.02)
         return bool(self.subscribers())
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Publish what is queued, then stop serving."""
+    def close(self, hold_s: float = 0.0) -> None:
+        """Publish what is queued, then stop serving; with hold_s (commissioning) first wait that long
+        at most for the subscribed clients to leave, so they can read the final state and counts."""
         if self._thread is None or not self._thread.is_alive():
             return
+        self._hold_s = hold_s
         self._queue.put(None)  # blocking on purpose: the last results and the state reach the clients
         self._wake_loop()
-        self._thread.join(timeout)
+        self._thread.join(hold_s + LINGER_S + 10.0)
 
     def _put(self, item) -> None:
         try:
@@ -204,6 +208,8 @@ class LineServer:
                 except queue.Empty:
                     break
                 if item is None:
+                    await self._until_idle(LINGER_S, delivered=True)
+                    await self._until_idle(self._hold_s, delivered=False)
                     return
                 kind, value = item
                 try:
@@ -214,6 +220,19 @@ class LineServer:
                         await space.set_state(*value)
                 except Exception:  # one result badly formed must not end the serving
                     log.exception("publishing %s failed", kind)
+
+    async def _until_idle(self, seconds: float, delivered: bool) -> None:
+        """Before closing, wait (at most `seconds`) until every subscription has sent what was
+        triggered and its client acknowledged it (delivered), or until no subscription is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            subs = list(self._server.iserver.subscription_service.subscriptions.values())
+            # asyncua keeps no public count of what a subscription still owes its client.
+            owed = any(s._triggered_events or s._triggered_datachanges or s._not_acknowledged_results for s in subs)
+            if not (owed if delivered else subs):
+                return
+            await asyncio.sleep(0.02)
 
     async def _add_methods(self, space) -> None:
         async def stop(parent):

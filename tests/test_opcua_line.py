@@ -201,6 +201,8 @@ def test_the_readme_example_client_prints_each_result(tmp_path):
         lines = asyncio.run(example_against(server, url))
     finally:
         server.close()
+    code = (ROOT / "docs" / "opcua_client_example.py").read_text().split("\n", 1)[1]
+    assert code in (ROOT / "README.md").read_text()  # the README shows the client that ran here
     assert lines == ["line.h5#0 1 ok OK 0.900", "line.h5#1 2 skewed REJECT 0.900", "line.h5#2 3 ok OK 0.900"]
 
 

@@ -222,3 +222,55 @@ def test_bad_addresses_are_refused_before_anything_is_inspected(tmp_path):
     refused(r, str(port), "cannot serve", command="run")
     refused(run("run", "--max", 1, "--opcua-wait-for-subscriber", 1), "--opcua-wait-for-subscriber", "--opcua")
     assert not out.exists()
+
+
+async def engineer_calls(url, server):
+    client = await connect(url)
+    ns, inspector, _ = await nodes(client)
+    for i, ok in enumerate((False, False, True, False)):  # cavity 1 twice NOK; cavity 2 OK, then NOK
+        server.publish({**RESULT, "ResultId": f"x#{i}", "CavityId": 1 if i < 2 else 2, "Ok": ok})
+    nok = {c: await (await inspector.get_child(f"{ns}:Cavity{c}")).get_child(f"{ns}:NokInARow") for c in (1, 2)}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HANG_S
+    while [await nok[c].read_value() for c in (1, 2)] != [2, 1] and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    seen = [[await nok[c].read_value() for c in (1, 2)]]
+    await inspector.call_method(f"{ns}:AcknowledgeNok", ua.Variant(1, ua.VariantType.Int32))
+    seen.append([await nok[c].read_value() for c in (1, 2)])
+    await inspector.call_method(f"{ns}:AcknowledgeNok", ua.Variant(0, ua.VariantType.Int32))
+    seen.append([await nok[c].read_value() for c in (1, 2)])
+    with pytest.raises(ua.UaStatusCodeError, match="BadInvalidArgument"):
+        await inspector.call_method(f"{ns}:AcknowledgeNok", ua.Variant(7, ua.VariantType.Int32))
+    await inspector.call_method(f"{ns}:Stop")
+    await client.disconnect()
+    return seen
+
+
+RESULT = {"ResultId": "", "CavityId": 1, "Class": "ok", "Ok": True, "Probability": 0.9, "M": 0.5,
+          "Influence": "camera 1", "CreationTime": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+          "IsSimulated": True, "ProcessingTimeMs": 1.0, "ModelId": "", "RigId": ""}
+
+
+def test_an_engineer_acknowledges_noks_and_stops(monkeypatch):
+    """The methods themselves, with every client made an engineer (the security part makes real ones)."""
+    from asyncua.crypto.permission_rules import User, UserRole
+
+    from inspector.opcua import server as line_server
+
+    monkeypatch.setattr(line_server.AnonymousOnly, "get_user", lambda *a, **k: User(role=UserRole.Admin))
+    url = f"opc.tcp://127.0.0.1:{free_port()}"
+    stops = []
+    server = LineServer(ServerOptions(parse_endpoint(url), security="none"), on_stop=lambda: stops.append(1)).start()
+    try:
+        seen = asyncio.run(engineer_calls(url, server))
+    finally:
+        server.close()
+    assert seen == [[2, 1], [0, 1], [0, 0]]
+    assert stops == [1]
+
+
+def test_the_core_never_imports_asyncua():
+    code = ("import sys, inspector.cli, inspector.pipeline, inspector.opcua.endpoint, inspector.opcua.result_fields, "
+            "inspector.opcua.run_publisher, inspector.cli.live\nassert 'asyncua' not in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr

@@ -182,6 +182,9 @@ class LineServer:
 
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        quiet = logging.getLogger("asyncua")
+        if quiet.level == logging.NOTSET:  # its warnings about security none, each client's session, …
+            quiet.setLevel(logging.ERROR)
         server = Server()
         await server.init()
         server.set_endpoint(self.options.endpoint.url)

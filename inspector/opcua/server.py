@@ -23,6 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 from asyncua import Server, ua
@@ -42,6 +43,7 @@ class ServerOptions:
     endpoint: Endpoint
     security: str = "sign-and-encrypt"  # or "none"
     queue_size: int = 1024  # results waiting for the server's loop, at most
+    config_dir: Optional[Path] = None  # certificates, trusted clients, users (None: the user's default)
 
 
 def may_call_methods(user) -> bool:
@@ -80,7 +82,9 @@ async def configure_security(server: Server, options: ServerOptions, rules: Perm
     except ImportError:
         raise EndpointError("--opcua-security sign-and-encrypt: not available in this build "
                             "(inspector.opcua.security is missing); use --opcua-security none on 127.0.0.1") from None
-    await security.configure(server, options, rules)
+    host = options.endpoint.host
+    await security.configure(server, options.config_dir, options.security, rules=rules,
+                             host_name=None if host in ("0.0.0.0", "::", "") else host)
 
 
 class LineServer:

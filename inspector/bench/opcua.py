@@ -40,6 +40,9 @@ def _client(url: str, *, reading: bool, seen: dict, ready: threading.Event, done
         def event_notification(self, ev):
             seen[ev.ResultId] = time.monotonic()
 
+        def status_change_notification(self, status):  # the server closing at the end of the run
+            pass
+
     async def main():
         async with Client(url) as client:
             ns = await client.get_namespace_index(NAMESPACE)
@@ -107,7 +110,9 @@ def _run(model, rig, device, n: int, client: str | None):
     return stats.throughput, lat
 
 
-def bench_opcua(device=None, n: int = 200) -> list[Row]:
+def bench_opcua(device=None, n: int = 150, rounds: int = 3) -> list[Row]:
+    """The three runs interleaved, `rounds` times: the best of each, so another process's burst
+    does not decide the comparison (as the "pipeline" section takes the best of three)."""
     import inspector
     from calibration import load_default_rig
     from inspector.devices import resolve_device
@@ -116,13 +121,18 @@ def bench_opcua(device=None, n: int = 200) -> list[Row]:
     model = inspector.load_model(device=device)
     rig = load_default_rig()
     _run(model, rig, device, 16, None)  # warm-up: the first run pays for the allocator and the caches
-    bare, _ = _run(model, rig, device, n, None)
-    served, lat = _run(model, rig, device, n, "reading")
-    stalled, _ = _run(model, rig, device, n, "never-reads")
+    rates: dict = {None: [], "reading": [], "never-reads": []}
+    lat: list = []
+    for _ in range(rounds):
+        for client in rates:
+            rate, latencies = _run(model, rig, device, n, client)
+            rates[client].append(rate)
+            lat += latencies
+    bare, served, stalled = (max(rates[c]) for c in (None, "reading", "never-reads"))
     ms = 1e3 * np.asarray(lat) if lat else np.array([np.nan])
-    note = f"{len(lat)} of {n} notified"
+    note = f"{len(lat)} of {n * rounds} notified"
     return [
-        Row(SECTION, "pipeline, no server", bare, "pairs/s"),
+        Row(SECTION, "pipeline, no server", bare, "pairs/s", f"best of {rounds}"),
         Row(SECTION, "pipeline, server + reading client", served, "pairs/s", f"{100 * (served / bare - 1):+.1f} %"),
         Row(SECTION, "pipeline, server + client never reading", stalled, "pairs/s",
             f"{100 * (stalled / bare - 1):+.1f} % (issue 18: within 10 %)"),

@@ -114,6 +114,12 @@ def _check_opcua(args):
         import asyncua  # noqa: F401
     except ImportError:
         raise InspectorError("--opcua: asyncua is not installed; pip install -e '.[opcua]'") from None
+    if args.opcua_security != "none":
+        from importlib.util import find_spec
+
+        if find_spec("inspector.opcua.security") is None:
+            raise InspectorError("--opcua-security sign-and-encrypt: not available in this build "
+                                 "(inspector.opcua.security is missing); use --opcua-security none on 127.0.0.1")
     check_port_free(endpoint)
     return endpoint
 

@@ -44,16 +44,8 @@ from inspector.run_stats import LatencyMeans, RunStats
 from inspector.source_images import check_image
 
 # Names other modules import from here, where they have always been imported from.
-__all__ = [
-    "CURVE_POLICIES",
-    "BadFrame",
-    "LatestFrames",
-    "Pipeline",
-    "PipelineConfig",
-    "PipelineError",
-    "Result",
-    "RunStats",
-]
+__all__ = ["CURVE_POLICIES", "BadFrame", "LatestFrames", "Pipeline", "PipelineConfig", "PipelineError", "Result",
+           "RunStats"]
 
 log = logging.getLogger("inspector.pipeline")
 
@@ -68,7 +60,8 @@ class Pipeline:
     into, or None not to log. explainer: a prepared
     explainer (default: `inspector.explain.GradCAM(model)`). on_result and
     on_bad_frame are called on the model's thread for every inspection and every
-    skipped frame.
+    skipped frame; on_written(inspection, log file or None, index in it or in the run) on the writer's
+    thread, in order, once a record is in the log: what a publisher needs to name what it announces.
     """
 
     def __init__(
@@ -85,6 +78,7 @@ class Pipeline:
         rotate_records: Optional[int] = None,
         on_result: Optional[Callable[[Result], None]] = None,
         on_bad_frame: Optional[Callable[[BadFrame], None]] = None,
+        on_written: Optional[Callable[[Inspection, Optional[Path], int], None]] = None,
     ):
         self.config = config or PipelineConfig()
         self.config.check()
@@ -111,6 +105,7 @@ class Pipeline:
         self.rotate_records = rotate_records
         self.on_result = on_result
         self.on_bad_frame = on_bad_frame
+        self.on_written = on_written
         self.classes = ClassSet.of_model(model)
 
         self._stop = threading.Event()
@@ -362,16 +357,21 @@ class Pipeline:
     # -- writer thread --------------------------------------------------------------------------
     def _write(self, writer) -> None:
         failed = None
+        sequence = 0  # a record's number in the run, where there is no log to name it
         try:
             while True:
                 rec = self._records.get()
                 if rec is None:
                     break
-                if writer is None or failed is not None:
+                if failed is not None:
+                    continue
+                if writer is None:
+                    self._written(rec, None, sequence)
+                    sequence += 1
                     continue
                 t0 = time.perf_counter()
                 try:
-                    writer.append(rec)
+                    where = writer.append(rec)
                 except Exception as exc:  # disk full, log damaged: stop rather than inspect unlogged
                     failed = f"writing {getattr(writer, 'path', self.out)} failed: {type(exc).__name__}: {exc}"
                     log.error(failed)
@@ -383,6 +383,15 @@ class Pipeline:
                 self._latency.add("write", time.perf_counter() - t0)
                 with self._lock:
                     self._stats.written += 1
+                path, index = where if isinstance(where, tuple) else (writer.path, where)  # rotating: (file, index)
+                self._written(rec, Path(path), int(index))
         finally:
             if writer is not None:
                 writer.close()
+
+    def _written(self, rec: Inspection, path: Optional[Path], index: int) -> None:
+        try:
+            if self.on_written is not None:
+                self.on_written(rec, path, index)
+        except Exception as exc:  # a publisher's failure must not stop the log
+            log.error("on_written raised %s: %s", type(exc).__name__, exc)

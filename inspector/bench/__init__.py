@@ -24,6 +24,7 @@ _MODULES = {
     "audit": "audit",
     "genicam": "genicam",
     "gui": "gui",
+    "opcua": "opcua",
 }
 
 

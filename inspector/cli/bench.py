@@ -33,11 +33,11 @@ def add_bench(sub) -> None:
         "alternatives; the live pipeline beside the bare model; a soak of 2,000 inspections (memory, "
         "hooks, threads); the audit on 1 and 2 Dask workers; two fake GigE Vision cameras through the "
         "pipeline beside the simulator (needs Aravis and root for a second loopback address); the "
-        "operator view's event-loop latency while inspecting at full speed. Nothing is asserted; "
+        "operator view's event-loop latency while inspecting at full speed; the OPC UA line server's latency from a result to a client's notification and the pipeline's pairs/s without it, with it, and with a client that never reads (needs the opcua extra). Nothing is asserted; "
         "compare with the targets in the README.",
     )
     p.add_argument("--only", help="comma-separated sections to run (default: all); sections: simulator, explain, "
-                   "records, pipeline, soak, audit, genicam, gui")
+                   "records, pipeline, soak, audit, genicam, gui, opcua")
     add_device(p, "device of the model sections (explain); the simulator always runs on the CPU")
     p.set_defaults(func=cmd_bench)
 

@@ -10,6 +10,7 @@ from inspector.cli.options import (
     add_command,
     add_device,
     add_model,
+    add_opcua,
     add_source_options,
     positive_float,
     positive_int,
@@ -47,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from inspector.runner import StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source
     from inspector.signals import stop_on_signals
 
+    endpoint = _check_opcua(args)  # a bad address or a port in use is refused before the model loads
     registry = PluginRegistry.discover()
     source = open_source(registry, args.source, parse_key_values(args.source_opt))
     device = resolve_device(args.device)
@@ -67,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         source, model, rig=rig, out=args.out, explainer=explainer, config=config,
         retention=args.retention, rotate_records=args.rotate, on_bad_frame=on_bad_frame,
     )
+    line = _start_line_server(args, endpoint, pipeline) if endpoint is not None else None
     print(
         f"inspector run: source {source.describe()}; model {getattr(model, 'sha256', '?')[:12]} on {device.type}; "
         + (f"rig {rig.sha256[:12]}; " if rig is not None else "views on the plane; ")
@@ -74,8 +77,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         + "; Ctrl-C stops",
         file=sys.stderr,
     )
-    with stop_on_signals(pipeline.stop), StatusPrinter(pipeline, every=args.status_every) as printer:
-        stats = pipeline.run()
+    try:
+        with stop_on_signals(pipeline.stop), StatusPrinter(pipeline, every=args.status_every) as printer:
+            if line is not None and args.opcua_wait_for_subscriber:
+                line[0].wait_for_subscriber(args.opcua_wait_for_subscriber, lambda: pipeline.stopping)
+            stats = pipeline.run()
+    finally:
+        if line is not None:
+            line[1].finish(pipeline.stats())
+            line[0].close(hold_s=args.opcua_wait_for_subscriber or 0.0)
+    if line is not None and line[0].dropped:
+        print(f"inspector run: OPC UA: {line[0].dropped} results not published (the server fell behind)",
+              file=sys.stderr)
     for line in format_summary(stats, source, args.out):
         print(line)
     if stats.inspected == 0 and not stats.stopped.endswith(" received"):  # not stopped by Ctrl-C or SIGTERM
@@ -84,6 +97,45 @@ def cmd_run(args: argparse.Namespace) -> int:
               + (f"; LOST {stats.lost_text()}" if stats.lost else "") + ")", file=sys.stderr)
         return 1
     return 1 if stats.stopped.startswith(("source failed", "writing")) else 0
+
+
+def _check_opcua(args):
+    """The line server's address, checked (None without --opcua)."""
+    if args.opcua is None:
+        for flag in ("opcua_allow_insecure_remote", "opcua_wait_for_subscriber"):
+            if getattr(args, flag):
+                raise InspectorError(f"--{flag.replace('_', '-')}: only with --opcua")
+        return None
+    from inspector.opcua.endpoint import check_port_free, check_security, parse_endpoint
+
+    endpoint = parse_endpoint(args.opcua)
+    check_security(endpoint, args.opcua_security, args.opcua_allow_insecure_remote)
+    try:
+        import asyncua  # noqa: F401
+    except ImportError:
+        raise InspectorError("--opcua: asyncua is not installed; pip install -e '.[opcua]'") from None
+    if args.opcua_security != "none":
+        from importlib.util import find_spec
+
+        if find_spec("inspector.opcua.security") is None:
+            raise InspectorError("--opcua-security sign-and-encrypt: not available in this build "
+                                 "(inspector.opcua.security is missing); use --opcua-security none on 127.0.0.1")
+    check_port_free(endpoint)
+    return endpoint
+
+
+def _start_line_server(args, endpoint, pipeline):
+    """(LineServer, RunPublisher), serving; Stop over OPC UA stops the run as Ctrl-C does."""
+    from inspector.opcua.run_publisher import RunPublisher
+    from inspector.opcua.server import LineServer, ServerOptions
+
+    server = LineServer(ServerOptions(endpoint, security=args.opcua_security),
+                        on_stop=lambda: pipeline.stop("Stop called over OPC UA")).start()
+    publisher = RunPublisher(server, pipeline)
+    pipeline.on_written = publisher.on_written
+    publisher.watch()
+    print(f"inspector run: OPC UA at {endpoint.url} (security {args.opcua_security})", file=sys.stderr)
+    return server, publisher
 
 
 def add_demo(sub) -> None:
@@ -141,6 +193,7 @@ def add_run(sub) -> None:
                    help="never drop: the source waits while the model is busy (folders and video files)")
     p.add_argument("--max", type=positive_int, help="stop after this many inspections")
     p.add_argument("--seconds", type=positive_float, help="stop after this many seconds")
+    add_opcua(p)
     p.add_argument("--status-every", type=positive_float, help="seconds between status lines (default: 0.5 on a "
                    "terminal, 5 otherwise)")
     add_device(p, "where the model runs")

@@ -112,3 +112,17 @@ def refuse_to_replace(out: Path, overwrite: bool) -> None:
         raise InspectorError(f"{out}: already exists; records name it by its sha256, so pass --overwrite "
                              "only if nothing refers to the old one")
     check_output_file(out, overwrite=True)  # a folder, or a folder that does not exist
+
+
+def add_opcua(p) -> None:
+    """The line server's options (issue 18): where to serve, its security, and the commissioning wait."""
+    p.add_argument("--opcua", metavar="opc.tcp://HOST:PORT",
+                   help="publish every result over OPC UA at this address (needs `pip install -e '.[opcua]'`)")
+    p.add_argument("--opcua-security", default="sign-and-encrypt", choices=["sign-and-encrypt", "none"],
+                   help="none: no encryption and anonymous clients (read only), allowed on a loopback address only")
+    p.add_argument("--opcua-allow-insecure-remote", action="store_true",
+                   help="allow --opcua-security none on an address other machines reach (a trusted line network only)")
+    p.add_argument("--opcua-wait-for-subscriber", type=positive_float, metavar="SECONDS",
+                   help="for commissioning: hold the first inspection until an OPC UA client has subscribed, "
+                   "and the server's close at the end until the clients left (to read the final counts), "
+                   "SECONDS at most each")

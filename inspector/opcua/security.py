@@ -142,6 +142,11 @@ def check_insecure_endpoint(url: str, allow_remote: bool = False) -> None:
                                   "use sign-and-encrypt, or pass --opcua-allow-insecure-remote on a closed network")
 
 
+def _status_name(exc) -> str:
+    code = getattr(exc, "code", None)
+    return ua.StatusCode(code).name if isinstance(code, int) else repr(exc)
+
+
 def _logged(validator, store):
     async def validate(cert, app_description):
         try:
@@ -149,7 +154,7 @@ def _logged(validator, store):
             await validator(cert, app_description)
         except Exception as exc:
             log.warning("refused client certificate %s of %s: %s", cert.subject.rfc4514_string(),
-                        app_description.ApplicationUri, getattr(exc, "code", exc))
+                        app_description.ApplicationUri, _status_name(exc))
             raise
     return validate
 

@@ -18,8 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from inspector.opcua.config_folder import ConfigFolder, SecurityConfigError
-from inspector.opcua.security import check_insecure_endpoint, configure, engineer_only
+from inspector.opcua.config_folder import ConfigFolder
+from inspector.opcua.security import configure, engineer_only
 from inspector.opcua.users import load_users
 from tests.cli_support import refused, run
 
@@ -107,17 +107,6 @@ def test_add_user_refuses_short_passwords_odd_names_and_replacing_unasked(config
     assert user.role == "engineer" and user.verify("second-password")
     r = run("opcua", "add-user", "x", "--role", "admin", "--password-stdin", env=env)
     assert r.returncode == 2 and "--role" in r.stderr
-
-
-def test_security_none_only_on_loopback():
-    check_insecure_endpoint("opc.tcp://127.0.0.1:4840")
-    check_insecure_endpoint("opc.tcp://localhost:4840")
-    check_insecure_endpoint("opc.tcp://[::1]:4840")
-    with pytest.raises(SecurityConfigError, match="loopback"):
-        check_insecure_endpoint("opc.tcp://0.0.0.0:4840")
-    with pytest.raises(SecurityConfigError, match="loopback"):
-        check_insecure_endpoint("opc.tcp://192.168.1.20:4840")
-    check_insecure_endpoint("opc.tcp://192.168.1.20:4840", allow_remote=True)
 
 
 def free_port():
@@ -254,14 +243,11 @@ def test_security_none_lets_anonymous_read_but_not_call(tmp_path, config):
 
 
 def test_engineer_only_answers_access_denied_to_other_roles():
-    from asyncua.crypto.permission_rules import UserRole
-
-    from inspector.opcua.security import LineUser, _current_user, require_engineer, role_of
+    from inspector.opcua.security import _current_user, line_user, require_engineer, role_of
 
     calls = []
     handler = engineer_only(lambda parent: calls.append(parent) or [])
-    engineer = LineUser(role=UserRole.User, name="eng", line_role="engineer")
-    operator = LineUser(role=UserRole.User, name="op", line_role="operator")
+    engineer, operator = line_user("eng", "engineer"), line_user("op", "operator")
     assert [role_of(u) for u in (engineer, operator, None)] == ["engineer", "operator", "anonymous"]
     require_engineer(engineer)
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):

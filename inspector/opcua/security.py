@@ -7,7 +7,7 @@ Two securities (`--opcua-security`):
   (`inspector opcua trust`) and log in with a user of `users.json` (`inspector opcua add-user`).
   An operator reads; an engineer reads and calls methods (Start, Stop, AcknowledgeNok).
 - `none`: no signature, no encryption, anonymous read-only access; for a loopback address only
-  (`check_insecure_endpoint`), since anyone on the network could read and spoof it.
+  (`inspector.opcua.endpoint.check_security`), since anyone on the network could read and forge it.
 
 Every refusal (unknown user, wrong password, untrusted certificate, a request the role does not
 allow) is logged on `inspector.opcua.security` and answered with its OPC UA status; the server
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import ipaddress
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User, UserRole
@@ -48,12 +46,21 @@ _current_user: contextvars.ContextVar[User | None] = contextvars.ContextVar("opc
 
 @dataclass
 class LineUser(User):
-    """asyncua's user (its `role` is User: no address-space changes) with the line's role."""
+    """asyncua's user with the line's role. asyncua's own `role` is Admin for an engineer (what
+    `inspector.opcua.server.may_call_methods` asks), User for an operator, Anonymous otherwise;
+    the rulesets refuse every change of the address space to all of them alike."""
     line_role: str = ANONYMOUS
 
 
+_ASYNCUA_ROLE = {ENGINEER: UserRole.Admin, OPERATOR: UserRole.User, ANONYMOUS: UserRole.Anonymous}
+
+
+def line_user(name: str | None, role: str) -> LineUser:
+    return LineUser(role=_ASYNCUA_ROLE[role], name=name, line_role=role)
+
+
 def role_of(user) -> str:
-    """"engineer", "operator" or "anonymous" for a session's user (anything else is anonymous)."""
+    """"engineer", "operator" or "anonymous" for a session's user (one this module did not log in is anonymous)."""
     role = getattr(user, "line_role", ANONYMOUS)
     return role if role in (ENGINEER, OPERATOR) else ANONYMOUS
 
@@ -86,10 +93,12 @@ def engineer_only(handler):
 
 
 class RoleRuleset(PermissionRuleset):
-    """Which requests each role may make: reading for all, calling methods for engineers, writing for none."""
+    """Which requests each role may make: reading for all, calling methods for engineers, writing for
+    none; and, when given, only what the `inner` ruleset (the server's own rules) allows as well."""
 
-    def __init__(self, allow_anonymous: bool):
+    def __init__(self, allow_anonymous: bool, inner: PermissionRuleset | None = None):
         self.allow_anonymous = allow_anonymous
+        self.inner = inner
 
     def check_validity(self, user, action_type_id, body) -> bool:
         _current_user.set(user)
@@ -98,6 +107,8 @@ class RoleRuleset(PermissionRuleset):
             ok = role != ANONYMOUS or self.allow_anonymous
         else:
             ok = action_type_id == _CALL and role == ENGINEER
+        if ok and self.inner is not None:
+            ok = self.inner.check_validity(user, action_type_id, body)
         if not ok:
             log.warning("refused request %s of %s (%s)", action_type_id.Identifier,
                         getattr(user, "name", None) or "anonymous", role)
@@ -114,7 +125,7 @@ class UserFileManager(UserManager):
     def get_user(self, iserver, username=None, password=None, certificate=None):
         if username is None:
             if self.allow_anonymous:
-                return LineUser(role=UserRole.User, name=None, line_role=ANONYMOUS)
+                return line_user(None, ANONYMOUS)
             log.warning("refused an anonymous login: this server requires a user name and password")
             return None
         try:
@@ -126,20 +137,7 @@ class UserFileManager(UserManager):
             log.warning("refused login of %r: %s", username, "unknown user" if record is None else "wrong password")
             return None
         log.info("user %r logged in as %s", username, record.role)
-        return LineUser(role=UserRole.User, name=username, line_role=record.role)
-
-
-def check_insecure_endpoint(url: str, allow_remote: bool = False) -> None:
-    """Security `none` sends everything in the clear and lets anyone in: refuse it on an address
-    other hosts reach unless the user says so explicitly (`--opcua-allow-insecure-remote`)."""
-    host = urlparse(url).hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not allow_remote:
-        raise SecurityConfigError(f"{url}: security none only on a loopback address (127.0.0.1, ::1, localhost); "
-                                  "use sign-and-encrypt, or pass --opcua-allow-insecure-remote on a closed network")
+        return line_user(username, record.role)
 
 
 def _status_name(exc) -> str:
@@ -160,11 +158,12 @@ def _logged(validator, store):
 
 
 async def configure(server, config_dir: Path | str | None = None, security: str = "sign-and-encrypt",
-                    host_name: str | None = None) -> ConfigFolder:
-    """Set up `server` (an asyncua Server, before `init()`/`start()`) for `security`.
+                    host_name: str | None = None, rules: PermissionRuleset | None = None) -> ConfigFolder:
+    """Set up `server` (an asyncua Server, after `init()`, before `start()`) for `security`.
 
     For sign-and-encrypt it needs the application URI already set (`set_application_uri`): the
-    self-signed certificate names it. `config_dir` defaults to `default_config_dir()`."""
+    self-signed certificate names it. `config_dir` defaults to `default_config_dir()`; `rules`, the
+    server's own permission ruleset, is asked too (a request passes only if both allow it)."""
     from asyncua.crypto.truststore import TrustStore
     from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 
@@ -172,8 +171,8 @@ async def configure(server, config_dir: Path | str | None = None, security: str 
         raise SecurityConfigError(f"security {security!r}: expected one of {', '.join(SECURITIES)}")
     folder = ConfigFolder.at(config_dir)
     anonymous = security == "none"
-    ruleset = RoleRuleset(allow_anonymous=anonymous)
-    server.iserver.user_manager = UserFileManager(folder.users, allow_anonymous=anonymous)
+    ruleset = RoleRuleset(allow_anonymous=anonymous, inner=rules)
+    server.iserver.set_user_manager(UserFileManager(folder.users, allow_anonymous=anonymous))
     if anonymous:
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity], permission_ruleset=ruleset)
         server.set_identity_tokens([ua.AnonymousIdentityToken])

@@ -215,7 +215,7 @@ def test_sign_and_encrypt_refuses_strangers_and_lets_engineers_stop(tmp_path, co
     assert "refused client certificate O=test,CN=stranger" in caplog.text
     assert "BadCertificateUntrusted" in caplog.text
     assert "refused login of 'eng': wrong password" in caplog.text
-    assert "refused request" in caplog.text
+    assert "refused CallRequest of op (operator)" in caplog.text
     with socket.socket() as s:  # the port is free again: the server stopped
         s.bind(("127.0.0.1", port))
     assert not [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]

@@ -110,9 +110,14 @@ class RoleRuleset(PermissionRuleset):
         if ok and self.inner is not None:
             ok = self.inner.check_validity(user, action_type_id, body)
         if not ok:
-            log.warning("refused request %s of %s (%s)", action_type_id.Identifier,
+            log.warning("refused %s of %s (%s)", _request_name(action_type_id),
                         getattr(user, "name", None) or "anonymous", role)
         return ok
+
+
+def _request_name(type_id) -> str:
+    name = ua.object_ids.ObjectIdNames.get(type_id.Identifier, str(type_id.Identifier))
+    return name.removesuffix("_Encoding_DefaultBinary")
 
 
 class UserFileManager(UserManager):

@@ -8,6 +8,8 @@ import logging
 import os
 import socket
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -41,8 +43,6 @@ def make_client_cert(folder, name, pem=False):
 
 
 def add_user(env, name, role, password, *extra):
-    import subprocess
-    import sys
     return subprocess.run([sys.executable, "-m", "inspector.cli", "opcua", "add-user", name, "--role", role,
                            "--password-stdin", *extra], input=password + "\n", capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=120)
@@ -105,6 +105,10 @@ def test_add_user_refuses_short_passwords_odd_names_and_replacing_unasked(config
     assert add_user(env, "eng", "engineer", "second-password", "--overwrite").returncode == 0
     user = load_users(folder / "users.json")["eng"]
     assert user.role == "engineer" and user.verify("second-password")
+    no_tty = subprocess.run([sys.executable, "-m", "inspector.cli", "opcua", "add-user", "newuser", "--role",
+                             "operator"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=120)
+    refused(no_tty, "--password-stdin", command="opcua add-user")  # no terminal to ask on: not a silent echo
     r = run("opcua", "add-user", "x", "--role", "admin", "--password-stdin", env=env)
     assert r.returncode == 2 and "--role" in r.stderr
 

@@ -31,9 +31,14 @@ def _read_password(args) -> str:
     else:
         import getpass
 
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
-            raise SecurityConfigError("password: the two entries differ")
+        if not sys.stdin.isatty():  # getpass would echo it, or fail at the end of a pipe
+            raise SecurityConfigError("password: no terminal to ask it on; pass --password-stdin")
+        try:
+            password = getpass.getpass(f"password for {args.name}: ")
+            if getpass.getpass("again: ") != password:
+                raise SecurityConfigError("password: the two entries differ")
+        except EOFError:
+            raise SecurityConfigError("password: none given") from None
     if not password:
         raise SecurityConfigError("password: empty")
     return password

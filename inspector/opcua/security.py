@@ -28,7 +28,7 @@ from asyncua.server.user_managers import UserManager
 
 from inspector.opcua.certificates import ensure_server_certificate
 from inspector.opcua.config_folder import ConfigFolder, SecurityConfigError
-from inspector.opcua.users import load_users
+from inspector.opcua.users import UserRecord, load_users
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,9 @@ class RoleRuleset(PermissionRuleset):
         return ok
 
 
+_DUMMY = UserRecord("-", OPERATOR, "00" * 16, "00" * 32)
+
+
 def _request_name(type_id) -> str:
     name = ua.object_ids.ObjectIdNames.get(type_id.Identifier, str(type_id.Identifier))
     return name.removesuffix("_Encoding_DefaultBinary")
@@ -138,6 +141,8 @@ class UserFileManager(UserManager):
         except SecurityConfigError as exc:
             log.error("refused login of %r: %s", username, exc)
             return None
+        if record is None:
+            _DUMMY.verify(password or "")  # as slow as a wrong password: the timing does not tell who exists
         if record is None or password is None or not record.verify(password):
             log.warning("refused login of %r: %s", username, "unknown user" if record is None else "wrong password")
             return None

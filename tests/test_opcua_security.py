@@ -166,7 +166,6 @@ def test_sign_and_encrypt_refuses_strangers_and_lets_engineers_stop(tmp_path, co
     folder, env = config
     good_cert, good_key = make_client_cert(tmp_path, "good")
     bad_cert, bad_key = make_client_cert(tmp_path, "stranger")
-    assert run("opcua", "trust", good_cert, env=env).returncode == 0
     for name, role in (("eng", "engineer"), ("op", "operator")):
         assert add_user(env, name, role, PASSWORDS[name]).returncode == 0
     port = free_port()
@@ -186,6 +185,10 @@ def test_sign_and_encrypt_refuses_strangers_and_lets_engineers_stop(tmp_path, co
                 finally:
                     await client.disconnect()
 
+            with pytest.raises(ua.uaerrors.BadCertificateUntrusted):  # nothing trusted yet
+                await connect(url, folder, good_cert, good_key, "eng", PASSWORDS["eng"])
+            # trusted while the server runs: counts from the next connection
+            assert run("opcua", "trust", good_cert, env=env).returncode == 0
             with pytest.raises(ua.uaerrors.BadCertificateUntrusted):
                 await connect(url, folder, bad_cert, bad_key, "eng", PASSWORDS["eng"])
             assert await still_serves() == "Running"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asyncua import ua
+from asyncua.common.utils import ServiceError
 from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User, UserRole
 from asyncua.server.user_managers import UserManager
 
@@ -158,6 +159,9 @@ def _status_name(exc) -> str:
 def _logged(validator, store):
     async def validate(cert, app_description):
         try:
+            if not any(store.trust_locations[0].iterdir()):  # cryptography refuses an empty store
+                log.warning("no client certificate is trusted yet: `inspector opcua trust CERT`")
+                raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
             await store.load_trust()  # a certificate trusted while the server runs counts at once
             await validator(cert, app_description)
         except Exception as exc:

@@ -12,7 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from inspector.version import __version__
-from inspector.cli import audit, bench, dataset, explain, grab, line, live, logs, model, plugins
+from inspector.cli import audit, bench, dataset, explain, grab, line, live, logs, model, opcua, plugins
 from inspector.cli.contributions import contributions
 from inspector.cli.options import (
     EXIT_BAD_INPUT,
@@ -24,11 +24,11 @@ from inspector.cli.options import (
 )
 from inspector.errors import InspectorError
 
-FAMILIES = (live, line, grab, model, dataset, explain, audit, plugins, logs, bench)
+FAMILIES = (live, line, grab, model, dataset, explain, audit, plugins, logs, bench, opcua)
 # The order `inspector --help` lists them in: the way through the tool, then upkeep. Contributed
 # commands not named here follow.
 ORDER = ("demo", "simulate", "cameras", "grab", "calibrate", "dataset", "train", "evaluate", "explain", "study", "run", "audit", "gui", "review",
-         "plugins", "log", "bench")
+         "opcua", "plugins", "log", "bench")
 
 
 def build_parser(registry=None) -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from inspector.opcua.config_folder import ConfigFolder
 from inspector.opcua.security import configure, engineer_only
 from inspector.opcua.users import load_users
-from tests.cli_support import refused, run
+from cli_support import refused, run
 
 PASSWORDS = {"eng": "engineer-pass", "op": "operator-pass"}
 CLIENT_URI = "urn:inspector:test-client"

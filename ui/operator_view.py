@@ -25,6 +25,7 @@ from inspector.pipeline import Pipeline, PipelineConfig
 from inspector.runner import open_source
 from ui.app_context import AppContext
 from ui.display_frame import DisplayFrame
+from ui.line_server import LineServerRun, LineServerSetting
 from ui.live_run import LiveRun
 from ui.operator_layout import build_operator_layout
 from ui.refcount_guard import guard as guard_refcounts
@@ -53,6 +54,8 @@ class OperatorView(QtWidgets.QWidget):
         self.pipeline_options = dict(pipeline_options or {})
         self.log_folder = Path(log_folder) if log_folder else Path.home() / "inspector-logs"
         self.live: Optional[LiveRun] = None
+        self.line_server = LineServerSetting()  # where runs publish their verdicts (engineer mode)
+        self._line: Optional[LineServerRun] = None
         self._feed: Optional[LiveRun] = None  # the run whose results are drawn, also after it ended
         self._explainers: dict = {}  # by name: each is prepared once (a BN-folded copy of the model)
         self._pinned: Optional[DisplayFrame] = None
@@ -133,6 +136,8 @@ class OperatorView(QtWidgets.QWidget):
             return False
         policy = self.curves.currentText()
         try:
+            # The line server's address is checked before the source opens: a port in use starts nothing.
+            line = LineServerRun(self.line_server) if self.line_server.on else None
             source = open_source(ctx.registry, name, self.chooser.options())
             out = self.run_panel.log_target()
             explainer = self._explainers.get(self.explainer.name)
@@ -146,10 +151,13 @@ class OperatorView(QtWidgets.QWidget):
                                 config=config, on_result=on_result)
 
             live = LiveRun(factory, ctx.class_set, p, parent=self)
+            if line is not None:
+                line.serve(live.pipeline)
         except (InspectorError, OSError) as exc:
             self.error_strip.show_error(f"cannot start source {name}: {exc}")
             return False
         self.live = self._feed = live
+        self._line = line
         self._policy = policy
         live.waiting.connect(self._on_waiting, QtCore.Qt.ConnectionType.QueuedConnection)
         self.errors.reset()
@@ -210,6 +218,9 @@ class OperatorView(QtWidgets.QWidget):
         self._finish_timer.stop()
         self._draw_latest()
         stats = live.final if live.final is not None else live.pipeline.stats()
+        if self._line is not None:
+            self._line.close(stats)
+            self._line = None
         self.last_stats = stats
         self.counters.show_stats(stats)
         self.latency.show_stats(stats)

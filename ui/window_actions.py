@@ -47,6 +47,8 @@ def install(window, settings: Settings, *, remember: bool = True) -> None:
     mode_menu.addSeparator()
     window.set_pin_action = mode_menu.addAction("Set engineer &PIN…", lambda: _set_pin(window))
     window.clear_pin_action = mode_menu.addAction("&Clear engineer PIN", lock.clear_pin)
+    mode_menu.addSeparator()
+    window.line_server_action = mode_menu.addAction("&Line server (OPC UA)…", lambda: set_line_server(window))
     lock.changed.connect(lambda on: _show_mode(window, on))
     _show_mode(window, lock.engineer)
 
@@ -67,6 +69,19 @@ def _show_mode(window, on: bool) -> None:
     # An operator must not clear the PIN that keeps them out of engineer mode.
     window.set_pin_action.setEnabled(on)
     window.clear_pin_action.setEnabled(on)
+    window.line_server_action.setEnabled(on)  # where the machine is told the verdicts: an engineer's choice
+
+
+def set_line_server(window, setting=None) -> None:
+    """Ask (or take) where runs serve their verdicts over OPC UA; it holds from the next Start on."""
+    from ui.line_server import ask_line_server
+
+    op = window.operator
+    setting = setting if setting is not None else ask_line_server(op.line_server, window)
+    if setting is not None:
+        op.line_server = setting
+        window.statusBar().showMessage(f"line server: {setting.url} ({setting.security}) from the next run"
+                                       if setting.on else "line server: off", 8000)
 
 
 def _engineer_toggled(window, checked: bool) -> None:

@@ -1,6 +1,6 @@
 """What the window remembers between launches (ui/settings.py): the source and every source's options,
 the heatmap stage, opacity and colour map, the curve mode and explainer, the window's geometry and
-its splitters. The engineer mode and the log folder are kept where they are changed (ui/modes.py,
+its splitters, and the line server (OPC UA) runs serve on. The engineer mode and the log folder are kept where they are changed (ui/modes.py,
 ui/window_actions.py).
 
 A remembered value that no longer fits (a source since uninstalled, a colour map renamed) is
@@ -14,6 +14,7 @@ from typing import Optional
 
 from PySide6 import QtWidgets
 
+from ui.line_server import SECURITIES, LineServerSetting
 from ui.settings import Settings
 
 LOG_FOLDER_KEY = "run/log_folder"
@@ -42,6 +43,9 @@ def restore(window, settings: Settings) -> None:
         _choose_text(overlay.colormap, settings.text("view/colormap"))
     _choose_text(op.curves, settings.text("run/curves"))
     _choose_text(op.explainer, settings.text("run/explainer"))
+    security = settings.text("opcua/security", "sign-and-encrypt")
+    op.line_server = LineServerSetting(settings.text("opcua/url"),
+                                       security if security in SECURITIES else "sign-and-encrypt")
     geometry = settings.data("window/geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)
@@ -62,6 +66,8 @@ def save(window, settings: Settings) -> None:
         settings.set("view/colormap", overlay.colormap.currentText())
     settings.set("run/curves", op.curves.currentText())
     settings.set("run/explainer", op.explainer.currentText())
+    settings.set("opcua/url", op.line_server.url)
+    settings.set("opcua/security", op.line_server.security)
     settings.set("window/geometry", window.saveGeometry())
     for key, splitter in _splitters(window):
         settings.set(key, splitter.saveState())

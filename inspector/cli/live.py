@@ -106,34 +106,16 @@ def _check_opcua(args):
             if getattr(args, flag):
                 raise InspectorError(f"--{flag.replace('_', '-')}: only with --opcua")
         return None
-    from inspector.opcua.endpoint import check_port_free, check_security, parse_endpoint
+    from inspector.opcua.run_publisher import check_line_server
 
-    endpoint = parse_endpoint(args.opcua)
-    check_security(endpoint, args.opcua_security, args.opcua_allow_insecure_remote)
-    try:
-        import asyncua  # noqa: F401
-    except ImportError:
-        raise InspectorError("--opcua: asyncua is not installed; pip install -e '.[opcua]'") from None
-    if args.opcua_security != "none":
-        from importlib.util import find_spec
-
-        if find_spec("inspector.opcua.security") is None:
-            raise InspectorError("--opcua-security sign-and-encrypt: not available in this build "
-                                 "(inspector.opcua.security is missing); use --opcua-security none on 127.0.0.1")
-    check_port_free(endpoint)
-    return endpoint
+    return check_line_server(args.opcua, args.opcua_security, args.opcua_allow_insecure_remote)
 
 
 def _start_line_server(args, endpoint, pipeline):
     """(LineServer, RunPublisher), serving; Stop over OPC UA stops the run as Ctrl-C does."""
-    from inspector.opcua.run_publisher import RunPublisher
-    from inspector.opcua.server import LineServer, ServerOptions
+    from inspector.opcua.run_publisher import serve_run
 
-    server = LineServer(ServerOptions(endpoint, security=args.opcua_security),
-                        on_stop=lambda: pipeline.stop("Stop called over OPC UA")).start()
-    publisher = RunPublisher(server, pipeline)
-    pipeline.on_written = publisher.on_written
-    publisher.watch()
+    server, publisher = serve_run(endpoint, args.opcua_security, pipeline)
     print(f"inspector run: OPC UA at {endpoint.url} (security {args.opcua_security})", file=sys.stderr)
     return server, publisher
 

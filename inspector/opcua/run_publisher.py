@@ -65,3 +65,32 @@ class RunPublisher:
         if self._thread is not None:
             self._thread.join()
         self._set(state_of(stats, running=False))
+
+
+def check_line_server(url: str, security: str, allow_insecure_remote: bool = False):
+    """The line server's endpoint for `url`, checked before anything else starts (InspectorError naming
+    the problem: a bad address, security none off loopback, asyncua missing, the port in use)."""
+    from inspector.errors import InspectorError
+    from inspector.opcua.endpoint import check_port_free, check_security, parse_endpoint
+
+    endpoint = parse_endpoint(url)
+    check_security(endpoint, security, allow_insecure_remote)
+    try:
+        import asyncua  # noqa: F401
+    except ImportError:
+        raise InspectorError("--opcua: asyncua is not installed; pip install -e '.[opcua]'") from None
+    check_port_free(endpoint)
+    return endpoint
+
+
+def serve_run(endpoint, security: str, pipeline):
+    """(LineServer, RunPublisher) for `pipeline`, serving and following its state; the OPC UA method
+    Stop stops the run as Ctrl-C does. The caller ends both: `publisher.finish(stats)`, `server.close()`."""
+    from inspector.opcua.server import LineServer, ServerOptions
+
+    server = LineServer(ServerOptions(endpoint, security=security),
+                        on_stop=lambda: pipeline.stop("Stop called over OPC UA")).start()
+    publisher = RunPublisher(server, pipeline)
+    pipeline.on_written = publisher.on_written
+    publisher.watch()
+    return server, publisher

@@ -274,3 +274,27 @@ def test_the_core_never_imports_asyncua():
             "inspector.opcua.run_publisher, inspector.cli.live\nassert 'asyncua' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_port_a_run_just_served_on_is_free_for_the_next_run():
+    """A run's server that closes under its clients leaves their connections in TIME_WAIT on its port;
+    they must not refuse the next run on that port."""
+    from inspector.opcua.endpoint import check_port_free
+
+    url = f"opc.tcp://127.0.0.1:{free_port()}"
+    endpoint = parse_endpoint(url)
+    server = LineServer(ServerOptions(endpoint, security="none")).start()
+
+    async def closed_under_a_client():
+        client = await connect(url)
+        await asyncio.get_running_loop().run_in_executor(None, server.close)
+        try:
+            await client.disconnect()
+        except (OSError, asyncio.TimeoutError, ua.UaError):
+            pass  # the server is gone: that is the point
+
+    try:
+        asyncio.run(closed_under_a_client())
+    finally:
+        server.close()
+    check_port_free(endpoint)  # no EndpointError

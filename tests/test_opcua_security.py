@@ -223,7 +223,8 @@ def test_sign_and_encrypt_refuses_strangers_and_lets_engineers_stop(tmp_path, co
     assert "BadCertificateUntrusted" in caplog.text
     assert "refused login of 'eng': wrong password" in caplog.text
     assert "refused CallRequest of op (operator)" in caplog.text
-    with socket.socket() as s:  # the port is free again: the server stopped
+    with socket.socket() as s:  # the port is free again: the server stopped (TIME_WAIT aside, as a server binds)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
     assert not [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
 

@@ -70,8 +70,10 @@ def test_a_run_of_the_operator_view_publishes_on_the_line_server(qtbot, window):
     finally:
         op.stop()
         qtbot.waitUntil(lambda: not op.running, timeout=HANG_S * 1000)
-    with socket.socket() as s:  # the run's end closed its server: the port is free again
-        s.bind(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+    # The run's end closed its server: nothing listens on the port any more. (Binding it again may still
+    # fail for a while: the connections the server closed wait in TIME_WAIT, as TCP asks.)
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", int(url.rsplit(":", 1)[1])))
 
 
 def test_a_port_in_use_refuses_the_start_before_the_source_opens(window):

@@ -66,6 +66,9 @@ def check_port_free(endpoint: Endpoint) -> None:
         raise EndpointError(f"--opcua {endpoint.url}: host {endpoint.host!r} unknown: {exc.strerror}") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as s:
+        # As asyncio's server binds (SO_REUSEADDR on Unix): the connections of a run that just ended wait
+        # in TIME_WAIT, and must not refuse the next run on the same port; a server listening still does.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(address)
         except OSError as exc:

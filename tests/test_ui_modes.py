@@ -29,7 +29,7 @@ def context():
 @pytest.fixture
 def settings(tmp_path):
     s = Settings.at(tmp_path / "settings.ini")
-    s.set(LOG_FOLDER_KEY, str(tmp_path / "logs"))
+    s.set(LOG_FOLDER_KEY, str(tmp_path / "logs"))  # never ~/inspector-logs from a test
     return s
 
 

@@ -11,22 +11,11 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtWidgets  # noqa: E402
 
 from ui.app import build_window  # noqa: E402
-from ui.app_context import load_context  # noqa: E402
 from ui.settings import ENVIRONMENT, Settings  # noqa: E402
 from ui.window_actions import set_log_folder  # noqa: E402
-from ui.window_state import LOG_FOLDER_KEY  # noqa: E402
+from test_ui_modes import context, settings  # noqa: E402,F401  (the fixtures: one copy for both files)
 
 
-@pytest.fixture(scope="module")
-def context():
-    return load_context("cpu")
-
-
-@pytest.fixture
-def settings(tmp_path):
-    s = Settings.at(tmp_path / "settings.ini")
-    s.set(LOG_FOLDER_KEY, str(tmp_path / "logs"))  # never ~/inspector-logs from a test
-    return s
 
 
 @pytest.fixture

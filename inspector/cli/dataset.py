@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from inspector.classes import DEFAULT_OK_CLASS
-from inspector.cli.options import add_command, add_overwrite, add_quiet, seed
+from inspector.cli.options import add_command, add_family, add_overwrite, add_quiet, seed
 from inspector.errors import DatasetError
 
 MAX_SKIPPED_LINES = 20
@@ -146,7 +146,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def add_dataset(sub) -> None:
-    p = add_command(
+    dsub = add_family(
         sub, "dataset", help="make datasets from class folders or labelled logs; merge, split, describe them",
         description="Datasets from what a plant has, in the one file format `inspector train` reads: "
         "`import` class folders of image pairs, `from-logs` the records an engineer labelled in the "
@@ -155,7 +155,6 @@ def add_dataset(sub) -> None:
         "was made. Every pair keeps where it came from (its files or log record) and a sha256 of its "
         "pixels, so duplicates are kept once and every pair can be traced back.",
     )
-    dsub = p.add_subparsers(dest="subcommand", metavar="DATASET_COMMAND", required=True)
 
     p = add_command(
         dsub, "import", help="a dataset from class folders of image pairs",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inspector.cli.options import add_command
+from inspector.cli.options import add_command, add_family
 
 
 def cmd_log_close(args: argparse.Namespace) -> int:
@@ -16,12 +16,11 @@ def cmd_log_close(args: argparse.Namespace) -> int:
 
 
 def add_log(sub) -> None:
-    p = add_command(
+    log_sub = add_family(
         sub, "log", help="maintenance of inspection logs (close one whose writer died)",
         description="Maintenance of inspection logs. `inspector log close LOG` closes a log whose writer "
         "was killed mid-run, so that every HDF5 tool reads it.",
     )
-    log_sub = p.add_subparsers(dest="subcommand", metavar="LOG_COMMAND", required=True)
     p = add_command(
         log_sub, "close", help="close a log whose writer died, so that every HDF5 tool reads it",
         description="A writer killed mid-run leaves its log flagged as open for writing: the committed "

@@ -9,6 +9,7 @@ from pathlib import Path
 from inspector.cli.options import (
     add_command,
     add_device,
+    add_family,
     add_model,
     add_overwrite,
     add_quiet,
@@ -252,12 +253,11 @@ def cmd_model_info(args: argparse.Namespace) -> int:
 
 
 def add_model_group(sub) -> None:
-    p = add_command(
+    model_sub = add_family(
         sub, "model", help="about model checkpoints (their model cards)",
         description="About model checkpoints. `inspector model info PATH|default` prints a checkpoint's "
         "model card.",
     )
-    model_sub = p.add_subparsers(dest="subcommand", metavar="MODEL_COMMAND", required=True)
     p = add_command(
         model_sub, "info", help="print a checkpoint's model card",
         description="Print the model card of a checkpoint: the software and time that made it, the "

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspector.cli.options import add_command, add_overwrite
+from inspector.cli.options import add_command, add_family, add_overwrite
 
 
 def _folder(args):
@@ -63,14 +63,13 @@ def _add_config_dir(p) -> None:
 
 
 def add_opcua(sub) -> None:
-    p = add_command(
+    opcua_sub = add_family(
         sub, "opcua", help="security of the OPC UA line server: trusted clients and users",
         description="Set up who may connect to the OPC UA line server (`inspector run --opcua URL`): "
         "`trust` a client's certificate and `add-user` accounts with a role (operator: read; engineer: "
         "read and call Start/Stop/AcknowledgeNok). Everything lives in the configuration folder, which "
         "must be readable by the server's account only.",
     )
-    opcua_sub = p.add_subparsers(dest="subcommand", metavar="OPCUA_COMMAND", required=True)
     p = add_command(
         opcua_sub, "trust", help="trust a client certificate (DER or PEM)",
         description="Copy a client's X.509 certificate (DER or PEM) into the trusted/ folder as DER, "

@@ -38,6 +38,13 @@ def add_command(sub, name: str, *, help: str, description: str, epilog: str | No
     return sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=Formatter)
 
 
+def add_family(sub, name: str, *, help: str, description: str):
+    """A command of commands (`log close`, `dataset import`, …): its own subcommands' parsers. The choice is
+    kept in `subcommand`, which `program.main` reads to name `inspector NAME SUBCOMMAND` in errors."""
+    p = add_command(sub, name, help=help, description=description)
+    return p.add_subparsers(dest="subcommand", metavar=f"{name.upper()}_COMMAND", required=True)
+
+
 # -- values -------------------------------------------------------------------------------------
 def grid_size(text: str) -> tuple[int, int]:
     try:

@@ -85,3 +85,28 @@ def test_a_port_in_use_refuses_the_start_before_the_source_opens(window):
         set_line_server(window, LineServerSetting(f"opc.tcp://127.0.0.1:{busy.getsockname()[1]}", "none"))
         assert not op.start()
     assert not op.running and "in use" in op.error_strip.message
+
+
+def test_what_the_line_server_could_not_deliver_is_shown_when_the_run_ends(qtbot, window, monkeypatch):
+    """The run's end shows the server's drop report (here one client's, as `LineServer.drop_report`
+    words it) in the error strip, where the operator sees it."""
+    from ui import line_server
+
+    closed = []
+    original = line_server.LineServerRun.close
+
+    def close(self, stats):
+        closed.append(original(self, stats))
+        return ["client anonymous@127.0.0.1:50000 missed 7 results (it did not read them in time; "
+                "the log has every record)"]
+
+    monkeypatch.setattr(line_server.LineServerRun, "close", close)
+    op = window.operator
+    _simulate(op)
+    set_line_server(window, LineServerSetting(f"opc.tcp://127.0.0.1:{free_port()}", "none"))
+    assert op.start()
+    op.stop()
+    qtbot.waitUntil(lambda: not op.running, timeout=HANG_S * 1000)
+    assert closed == [[]]  # the real server delivered everything to nobody: nothing to report
+    strip = op.errors.strip
+    assert strip.active and "OPC UA: client anonymous@127.0.0.1:50000 missed 7 results" in strip.label.text()

@@ -39,11 +39,14 @@ class LineServerRun:
 
         self.server, self.publisher = serve_run(self.endpoint, self.setting.security, pipeline)
 
-    def close(self, stats) -> None:
+    def close(self, stats) -> list[str]:
+        """Ends the server; what it could not deliver (the server's own drops, each client's), one line each."""
         if self.publisher is not None:
             self.publisher.finish(stats)
-        if self.server is not None:
-            self.server.close()
+        if self.server is None:
+            return []
+        self.server.close()
+        return self.server.drop_report()
 
 
 class LineServerDialog(QtWidgets.QDialog):

@@ -218,9 +218,8 @@ class OperatorView(QtWidgets.QWidget):
         self._finish_timer.stop()
         self._draw_latest()
         stats = live.final if live.final is not None else live.pipeline.stats()
-        if self._line is not None:
-            self._line.close(stats)
-            self._line = None
+        undelivered = self._line.close(stats) if self._line is not None else []
+        self._line = None
         self.last_stats = stats
         self.counters.show_stats(stats)
         self.latency.show_stats(stats)
@@ -231,6 +230,8 @@ class OperatorView(QtWidgets.QWidget):
             self.errors.hold(stats.stopped)
         elif stats.lost:
             self.errors.hold(f"still lost when the run stopped: {stats.lost_text()}")
+        elif undelivered:
+            self.errors.hold("OPC UA: " + "; ".join(undelivered))
         self._lost = dict(stats.lost)
         stopped = f"stopped: {stats.stopped or 'done'}"
         if stats.lost:

@@ -86,9 +86,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if line is not None:
             line[1].finish(pipeline.stats())
             line[0].close(hold_s=args.opcua_wait_for_subscriber or 0.0)
-    if line is not None and line[0].dropped:
-        print(f"inspector run: OPC UA: {line[0].dropped} results not published (the server fell behind)",
-              file=sys.stderr)
+    if line is not None:
+        for text in line[0].drop_report():
+            print(f"inspector run: OPC UA: {text}", file=sys.stderr)
     for line in format_summary(stats, source, args.out):
         print(line)
     if stats.inspected == 0 and not stats.stopped.endswith(" received"):  # not stopped by Ctrl-C or SIGTERM
@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _check_opcua(args):
     """The line server's address, checked (None without --opcua)."""
     if args.opcua is None:
-        for flag in ("opcua_allow_insecure_remote", "opcua_wait_for_subscriber"):
+        for flag in ("opcua_allow_insecure_remote", "opcua_wait_for_subscriber", "opcua_client_backlog"):
             if getattr(args, flag):
                 raise InspectorError(f"--{flag.replace('_', '-')}: only with --opcua")
         return None
@@ -115,7 +115,7 @@ def _start_line_server(args, endpoint, pipeline):
     """(LineServer, RunPublisher), serving; Stop over OPC UA stops the run as Ctrl-C does."""
     from inspector.opcua.run_publisher import serve_run
 
-    server, publisher = serve_run(endpoint, args.opcua_security, pipeline)
+    server, publisher = serve_run(endpoint, args.opcua_security, pipeline, client_backlog=args.opcua_client_backlog)
     print(f"inspector run: OPC UA at {endpoint.url} (security {args.opcua_security})", file=sys.stderr)
     return server, publisher
 

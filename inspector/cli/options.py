@@ -133,3 +133,7 @@ def add_opcua(p) -> None:
                    help="for commissioning: hold the first inspection until an OPC UA client has subscribed, "
                    "and the server's close at the end until the clients left (to read the final counts), "
                    "SECONDS at most each")
+    p.add_argument("--opcua-client-backlog", type=positive_int, metavar="N",
+                   help="results one OPC UA client may fall behind by before it loses its oldest (counted per "
+                   "client and reported at the end; never the log's); bounds what a client that stopped "
+                   "reading costs in memory (default 10000: about 2.5 minutes at 65 pairs/s)")

@@ -83,12 +83,16 @@ def check_line_server(url: str, security: str, allow_insecure_remote: bool = Fal
     return endpoint
 
 
-def serve_run(endpoint, security: str, pipeline):
+def serve_run(endpoint, security: str, pipeline, *, client_backlog: Optional[int] = None):
     """(LineServer, RunPublisher) for `pipeline`, serving and following its state; the OPC UA method
-    Stop stops the run as Ctrl-C does. The caller ends both: `publisher.finish(stats)`, `server.close()`."""
+    Stop stops the run as Ctrl-C does. The caller ends both: `publisher.finish(stats)`, `server.close()`.
+    `client_backlog`: None for `ServerOptions`' default."""
     from inspector.opcua.server import LineServer, ServerOptions
 
-    server = LineServer(ServerOptions(endpoint, security=security),
+    options = ServerOptions(endpoint, security=security)
+    if client_backlog is not None:
+        options.client_backlog = client_backlog
+    server = LineServer(options,
                         on_stop=lambda: pipeline.stop("Stop called over OPC UA")).start()
     publisher = RunPublisher(server, pipeline)
     pipeline.on_written = publisher.on_written

@@ -3,9 +3,11 @@ ever making it wait.
 
 `publish()` and `set_state()` are called from the pipeline's threads: each puts one item in a
 bounded queue and wakes the loop; a full queue drops the result and counts it (`dropped`), never
-blocks, never writes the log. Everything asyncua does (writing variables, emitting the
-`ResultReadyEventType` event, serving clients) happens on the server's own loop, so a slow client
-costs that loop, not the pipeline.
+blocks, never writes the log. Each client's subscription is bounded too (`client_backlog`): a client
+that does not read loses its oldest results, counted per client (`client_drops`, see
+`inspector.opcua.client_drops`), and costs the others nothing. Everything asyncua does (writing
+variables, emitting the `ResultReadyEventType` event, serving clients) happens on the server's own
+loop, so a slow client costs that loop, not the pipeline.
 
 Who may do what (the seam with `inspector.opcua.security`): `configure_security(server, options,
 rules)` sets the endpoint's security and user manager. With `--opcua-security none` every client is
@@ -30,6 +32,7 @@ from asyncua import Server, ua
 from asyncua.crypto.permission_rules import ADMIN_TYPES, PermissionRuleset, User, UserRole
 
 from inspector.opcua import address_space
+from inspector.opcua.client_drops import ClientDrops
 from inspector.opcua.endpoint import Endpoint, EndpointError
 
 log = logging.getLogger("inspector.opcua")
@@ -43,6 +46,10 @@ class ServerOptions:
     endpoint: Endpoint
     security: str = "sign-and-encrypt"  # or "none"
     queue_size: int = 1024  # results waiting for the server's loop, at most
+    # Result events one client may fall behind by before its oldest are dropped (for that client
+    # alone, counted in `LineServer.client_drops`): what bounds the memory a client that stopped
+    # reading costs. 10,000 is asyncua's own cap, about 2.5 minutes of the line at 65 pairs/s.
+    client_backlog: int = 10_000
     config_dir: Optional[Path] = None  # certificates, trusted clients, users (None: the user's default)
 
 
@@ -106,6 +113,7 @@ class LineServer:
         self._space: Optional[address_space.AddressSpace] = None
         self._server: Optional[Server] = None
         self._hold_s = 0.0
+        self._drops = ClientDrops()
 
     # -- from any thread ------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> "LineServer":
@@ -131,6 +139,16 @@ class LineServer:
         if state not in address_space.STATES:
             raise ValueError(f"state {state!r}: one of {address_space.STATES}")
         self._put(("state", (state, reason)))
+
+    def client_drops(self) -> dict[str, int]:
+        """Client (`user@host:port`) → results it missed because it did not read them in time."""
+        return self._drops.counts()
+
+    def drop_report(self) -> list[str]:
+        """One line per loss, for the run's summary: the server's own, then each client's."""
+        lines = [f"{self.dropped} results not published (the server fell behind)"] if self.dropped else []
+        return lines + [f"client {client} missed {n} results (it did not read them in time; the log has every record)"
+                        for client, n in sorted(self.client_drops().items())]
 
     def subscribers(self) -> int:
         """Monitored items in the server's subscriptions (a snapshot; read across threads)."""
@@ -193,6 +211,7 @@ class LineServer:
         await server.init()
         server.set_endpoint(self.options.endpoint.url)
         server.set_server_name("inspector")
+        server.iserver.max_monitored_item_queue_size = self.options.client_backlog
         await server.set_application_uri(address_space.NAMESPACE)
         await configure_security(server, self.options, InspectorRules())
         space = await address_space.build(server)
@@ -217,10 +236,12 @@ class LineServer:
                 if item is None:
                     await self._until_idle(LINGER_S, delivered=True)
                     await self._until_idle(self._hold_s, delivered=False)
+                    self._drops.close(self._server)
                     return
                 kind, value = item
                 try:
                     if kind == "result":
+                        self._drops.watch(self._server)
                         self.published += 1
                         await space.publish(value, self.published)
                     else:

@@ -124,6 +124,7 @@ def agreement_figure(fig, table: dict) -> None:
     ax.errorbar(shares, y, xerr=[shares - lo, hi - shares], fmt="none", ecolor="black", capsize=3)
     ax.set_yticks(y, [f"{name} ({r['k']}/{r['n']})" for name, r in rows], fontsize=7)
     ax.set_xlim(0, 1)
-    ax.axvline(0.95, color="#2ca02c", linestyle="--", linewidth=1)
+    ax.axvline(0.95, color="#2ca02c", linestyle="--", linewidth=1, label="95%")
+    ax.legend(fontsize=7, loc="lower left")
     ax.set_xlabel("influence names the camera that alone sees the decisive zone (95% Wilson CI)")
     ax.set_title("agreement with the simulator's evidence ground truth", fontsize=10)

@@ -129,6 +129,21 @@ def test_a_card_without_it_says_not_recorded():
         assert line.split(None, 2)[2] == "not recorded"
 
 
+def test_a_card_from_before_the_check_and_one_with_it():
+    from inspector.model import ArchConfig
+    from inspector.model.card import NOT_RECORDED, card_of, card_rows
+
+    assert dict(card_rows(card_of({"seed": 1}, ArchConfig())))["sanity check"] == NOT_RECORDED
+    stamped = {"passes": False, "pairs": 4, "seed": 2, "rho_random_per_stage": [0.1, 0.2, 0.3, 0.6],
+               "rho_random_stage4": [0.6, 0.6], "threshold_rho_stage4": 0.5,
+               "random_influence_share": {"camera 1": 0.75, "camera 2": 0.0, "equal": 0.25},
+               "sign_test_p": 0.25, "alpha": 0.05}
+    card = card_of({"seed": 1, "card": {"sanity": stamped}}, ArchConfig())
+    assert card["seed"] == 1 and card["sanity"] == stamped  # an older card keeps its flat keys
+    row = dict(card_rows(card))["sanity check"]
+    assert row.startswith("FAILS") and "0.10/0.20/0.30/0.60" in row and "camera 1 75%" in row
+
+
 def test_record_stamps_the_card_and_leaves_the_weights(tmp_path):
     path = tmp_path / "copy.pt"
     shutil.copy(DEFAULT_MODEL_PATH, path)
@@ -158,3 +173,4 @@ def test_bad_inputs_are_refused_in_one_line(tmp_path):
     assert "sanity" not in (read_checkpoint(ro)[0]["meta"].get("card") or {})
     refused(run("study", "--record", "--out", tmp_path / "o"), "--record", command="study")
     refused(run("study", "--per-class", "2"), "--out", command="study")
+    refused(run("study", "--sanity", "--explainer", "rise"), "--explainer rise", command="study")

@@ -156,14 +156,14 @@ def add_study(sub) -> None:
         "share of camera 1 / camera 2 / equal, mean curves with their spread and accuracy-vs-p "
         "against the true labels; the same shares on the pairs both cameras see; and, for the pairs that "
         "only one camera can see, how often the influence names that camera, per class, camera that sees "
-        "and what hides the other (glare or a fixture) and overall, each as k/n with a 95%% Wilson "
+        "and what hides the other (glare or a fixture) and overall, each as k/n with a 95% Wilson "
         "interval. Writes PNG figures and summary.json to --out and prints the tables. With --sanity: "
         "Adebayo et al.'s sanity check of the model instead (cascading randomisation of its blocks, the "
         "rank correlation of every stage's Grad-CAM maps with the trained model's, and m under the "
         "randomised model).",
     )
     p.add_argument("--per-class", type=positive_int,
-                   help="pairs per class (default: 100; 20 with --explainers)")
+                   help="pairs per class (default: 100; 20 with --explainers; 10 with --sanity)")
     p.add_argument("--seed", type=seed, default=2024, help="seed of the simulated pairs (not one used in training)")
     p.add_argument("--hidden-share", type=share, default=0.3,
                    help="share of pairs hidden from one camera by glare or a fixture")

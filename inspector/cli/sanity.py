@@ -22,6 +22,9 @@ def cmd_sanity(args: argparse.Namespace) -> int:
 
     if args.explainers:
         raise InspectorError("--sanity: not with --explainers (the check is of Grad-CAM, the method's maps)")
+    if args.explainer != "gradcam":
+        raise InspectorError(f"--explainer {args.explainer}: not with --sanity (the check is of Grad-CAM, the "
+                             "method's maps)")
     path = Path(args.model) if args.model else DEFAULT_MODEL_PATH
     model = load_model(args.model, args.device)  # refuses what is not a checkpoint, before any work
     if args.record:

@@ -64,9 +64,19 @@ def cmd_study(args: argparse.Namespace) -> int:
     from inspector.plugins import PluginRegistry
     from inspector.synth.scene import require_simulated_classes
 
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InspectorError(f"{args.out}: exists and is not a folder")
+    if args.record and not args.sanity:
+        raise InspectorError("--record: only with --sanity (it stamps the sanity check into the model card)")
+    if args.sanity_pairs and not args.sanity:
+        raise InspectorError("--sanity-pairs: only with --sanity")
+    if args.sanity:
+        from inspector.cli.sanity import cmd_sanity
+
+        return cmd_sanity(args)
+    if not args.out:
+        raise InspectorError("--out: required (the folder for the figures and summary.json), except with --sanity")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InspectorError(f"{out}: exists and is not a folder")
     registry = PluginRegistry.discover()
     if args.explainers:
         return _compare_explainers(args, out, registry)
@@ -144,15 +154,21 @@ def add_study(sub) -> None:
         sub, "study", help="the paper's study on the simulated line: m, influence shares, curves per class",
         description="Explain N simulated pairs per class and report, per class, the distribution of m, the "
         "share of camera 1 / camera 2 / equal, mean curves with their spread and accuracy-vs-p "
-        "against the true labels; and, for the pairs that only one camera can see, how often the "
-        "influence names that camera. Writes PNG figures and summary.json to --out and prints a table.",
+        "against the true labels; the same shares on the pairs both cameras see; and, for the pairs that "
+        "only one camera can see, how often the influence names that camera, per class, camera that sees "
+        "and what hides the other (glare or a fixture) and overall, each as k/n with a 95% Wilson "
+        "interval. Writes PNG figures and summary.json to --out and prints the tables. With --sanity: "
+        "Adebayo et al.'s sanity check of the model instead (cascading randomisation of its blocks, the "
+        "rank correlation of every stage's Grad-CAM maps with the trained model's, and m under the "
+        "randomised model).",
     )
     p.add_argument("--per-class", type=positive_int,
-                   help="pairs per class (default: 100; 20 with --explainers)")
+                   help="pairs per class (default: 100; 20 with --explainers; 10 with --sanity)")
     p.add_argument("--seed", type=seed, default=2024, help="seed of the simulated pairs (not one used in training)")
     p.add_argument("--hidden-share", type=share, default=0.3,
                    help="share of pairs hidden from one camera by glare or a fixture")
-    p.add_argument("--out", required=True, help="folder for the figures and summary.json")
+    p.add_argument("--out", help="folder for the figures and summary.json (required, except with --sanity, where "
+                   "it receives sanity.png and sanity.json if given)")
     add_model(p)
     add_device(p, "where to run")
     add_quiet(p)
@@ -162,6 +178,18 @@ def add_study(sub) -> None:
                    "scorecam,rise): runtime, drop %%, increase %%, deletion and insertion AUC per camera and "
                    "coupled, Tilgner et al.'s curves and m, agreement with the ground truth; writes comparison.json, "
                    "comparison.md and figures")
+    p.add_argument("--sanity", action="store_true",
+                   help="check the model instead (Adebayo et al., 'Sanity Checks for Saliency Maps'): randomise "
+                   "its head, fusion branch and stages 4 to 1 cumulatively (seeded by --seed), print the Spearman "
+                   "rank correlation of every view's and stage's Grad-CAM maps with the trained model's after "
+                   "each step, and m under the fully randomised model; it passes when the stage-4 maps fall "
+                   "below 0.5 and the random m favours no camera (sign test p >= 0.05)")
+    p.add_argument("--sanity-pairs", type=positive_int, metavar="N",
+                   help="with --sanity: simulated pairs to check on (default: 3 × --per-class, 30)")
+    p.add_argument("--record", action="store_true",
+                   help="with --sanity: write the result into the checkpoint's model card (--model, or the "
+                   "shipped default); the weights stay as they are, the file's sha256 changes; refused for a "
+                   "read-only file")
     p.set_defaults(func=cmd_study)
 
 

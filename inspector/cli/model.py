@@ -30,6 +30,7 @@ def model_path(text):
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from inspector.model.card import sanity_text
     from inspector.model.checkpoint import load_model
     from inspector.model.finetune import FINETUNE_LR, check_init, parent_of
     from inspector.model.mvfn import ArchConfig
@@ -71,12 +72,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(data, arch, config, on_epoch=on_epoch, init=init, new_head=args.new_head,
                    progress=lambda it, **kw: tqdm(it, leave=False, disable=args.quiet, **kw))
     parent = parent_of(init, model_path(args.init)) if init is not None else None
-    sha = save_trained(result, data, config, out, parent=parent, new_head=args.new_head)
+    sanity = training_sanity(result.model, data, config)
+    sha = save_trained(result, data, config, out, parent=parent, new_head=args.new_head, sanity=sanity)
     stop = f"stopped early, best epoch {result.best_epoch}" if result.stopped_early else f"best epoch {result.best_epoch}"
     print(f"trained in {result.seconds:.0f} s ({stop})")
     print("validation split: " + result.report.format())
+    print(f"sanity check (model card): {sanity_text(sanity)}")
     print(f"wrote {out} (sha256 {sha})")
     return 0
+
+
+def training_sanity(model, data, config) -> dict:
+    """The model card's sanity check on a few validation pairs: its own data, so any classes will do."""
+    import numpy as np
+
+    from inspector.evaluation.sanity import card_sanity
+    from inspector.model.train import stratified_split
+
+    # The split `train` made: the first draw of a generator seeded with the run's seed.
+    val = stratified_split(data.labels, config.val_split, np.random.default_rng(config.seed))[1]
+    return card_sanity(model, data.view1, data.view2, data.labels, val, seed=config.seed)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -177,7 +192,8 @@ def add_train(sub) -> None:
         "per-class accuracy and a confusion matrix on the validation split. Deterministic for a "
         "seed on the CPU. The checkpoint holds the weights, architecture, classes, input size, "
         "normalisation, the data's sha256, the seed, the software version and the metrics, and a "
-        "model card (`inspector model info`). With --init it fine-tunes a checkpoint instead of "
+        "model card (`inspector model info`), which includes a sanity check of the model's Grad-CAM maps "
+        "on a few validation pairs (Adebayo et al.'s cascading randomisation; a few seconds). With --init it fine-tunes a checkpoint instead of "
         "starting from random weights (a lower peak learning rate unless --lr is given).",
     )
     p.add_argument("--data", required=True, help="training dataset (HDF5)")
@@ -263,8 +279,9 @@ def add_model_group(sub) -> None:
         description="Print the model card of a checkpoint: the software and time that made it, the "
         "training data (file, sha256, pairs per class), classes and OK class, architecture and input "
         "size, the metrics on its validation split (accuracy, per class, confusion), seed and training "
-        "settings, and the parent checkpoint it was fine-tuned from. Checkpoints made before model "
-        "cards say 'not recorded' for what they lack.",
+        "settings, the parent checkpoint it was fine-tuned from, and the sanity check of its explanations "
+        "(`inspector study --sanity`). Checkpoints made before model cards say 'not recorded' for what "
+        "they lack.",
     )
     p.add_argument("path", metavar="PATH|default", help="the checkpoint (`default`: the shipped model)")
     p.add_argument("--json", action="store_true", help="print the card as JSON")

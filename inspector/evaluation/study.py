@@ -3,7 +3,10 @@
 N pairs per class are explained; per class this reports the distribution of m,
 the share of camera 1 / camera 2 / equal, mean curves with their spread, and
 accuracy-vs-p curves against the true labels; against the simulator's ground
-truth, how often `influence` names the only camera that can see the cavity.
+truth, how often `influence` names the only camera that can see the cavity, per
+(class, camera that sees, what hides the other) and overall with 95% Wilson
+intervals, and the influence shares per class on the pairs both cameras see
+(`inspector.evaluation.agreement`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from matplotlib.figure import Figure
 
 from inspector.explain.base import Explainer
 from inspector.explain.engine import Explanation
+from inspector.evaluation.agreement import (
+    INFLUENCES, agreement_figure, agreement_table, both_visible_shares, format_agreement, format_both_visible,
+)
 from inspector.evaluation.figure import CURVE_STYLE
-
-INFLUENCES = ("camera 1", "camera 2", "equal")
 
 
 @dataclass
@@ -32,9 +36,18 @@ class StudyResult:
     explanations: list[Explanation]
     seconds: float = 0.0
     summary: dict = field(default_factory=dict)
+    hidden_by: Optional[np.ndarray] = None  # (N,) what hides the camera that cannot see: "glare", "fixture", ""
 
 
-def summarise(classes: Sequence[str], labels: np.ndarray, evidence: np.ndarray, ex: list[Explanation]) -> dict:
+def hide_of(sample) -> str:
+    """What hides the decisive zone from a simulated pair's hidden camera ("" when both see it)."""
+    return next((cam.hide for cam in sample.scene.cameras if cam.hide), "")
+
+
+def summarise(classes: Sequence[str], labels: np.ndarray, evidence: np.ndarray, ex: list[Explanation],
+              hidden_by: Optional[np.ndarray] = None) -> dict:
+    """Per class, agreement with the evidence ground truth and both-visible shares; `hidden_by` (N,) what
+    hides the other camera, when known, splits the agreement cells by it."""
     m = np.array([e.m for e in ex])
     infl = np.array([e.influence for e in ex])
     pred = np.array([e.predicted for e in ex])
@@ -74,6 +87,8 @@ def summarise(classes: Sequence[str], labels: np.ndarray, evidence: np.ndarray, 
         "both_visible_influence_share": {
             i: float((infl[evidence == "both"] == i).mean()) for i in INFLUENCES
         } if (evidence == "both").any() else {},
+        "agreement": agreement_table(classes, labels, evidence, infl, hidden_by),
+        "both_visible": both_visible_shares(classes, labels, evidence, m, infl),
     }
 
 
@@ -103,7 +118,7 @@ def run_study(
         explainer = start_explainer(explainer, model, device=device, registry=registry)
     require_simulated_classes(explainer.classes, "study")
     n = per_class * len(CLASSES)
-    labels, evidence, explanations = [], [], []
+    labels, evidence, hidden_by, explanations = [], [], [], []
     t0 = time.perf_counter()
     for start in range(0, n, batch):
         samples = list(line.samples(min(batch, n - start), seed=seed, hidden_share=hidden_share, start=start))
@@ -112,11 +127,13 @@ def run_study(
         )
         labels += [CLASSES.index(s.label) for s in samples]
         evidence += [s.evidence for s in samples]
+        hidden_by += [hide_of(s) for s in samples]
         if progress:
             progress(len(explanations))
     labels_a, evidence_a = np.array(labels), np.array(evidence)
-    result = StudyResult(tuple(explainer.classes), labels_a, evidence_a, explanations, time.perf_counter() - t0)
-    result.summary = summarise(result.classes, labels_a, evidence_a, explanations)
+    result = StudyResult(tuple(explainer.classes), labels_a, evidence_a, explanations, time.perf_counter() - t0,
+                         hidden_by=np.array(hidden_by))
+    result.summary = summarise(result.classes, labels_a, evidence_a, explanations, result.hidden_by)
     result.summary.update({"seed": seed, "hidden_share": hidden_share, "per_class_requested": per_class,
                            "seconds": round(result.seconds, 1),
                            "explainer": getattr(explainer, "label", type(explainer).__name__)})
@@ -186,6 +203,14 @@ def write_figures(result: StudyResult, out: Path) -> list[Path]:
         fig.tight_layout()
         paths.append(out / name)
         fig.savefig(paths[-1])
+
+    table = s.get("agreement") or {}
+    if table.get("overall") is not None:
+        fig = _figure(8, 1.2 + 0.3 * (len(table["cells"]) + 1))
+        agreement_figure(fig, table)
+        fig.tight_layout()
+        paths.append(out / "agreement.png")
+        fig.savefig(paths[-1])
     return paths
 
 
@@ -206,11 +231,12 @@ def format_table(summary: dict) -> str:
             f"{c:<8} {d['n']:>5} {100 * d['accuracy']:>6.1f}% {d['m_mean']:>+8.3f} {d['m_median']:>+9.3f} "
             f"{100 * sh['camera 1']:>8.1f}% {100 * sh['camera 2']:>8.1f}% {100 * sh['equal']:>6.1f}%"
         )
-    for cam, d in summary["hidden_agreement"].items():
-        lines.append(
-            f"only {cam} sees the cavity: {d['n']} pairs, influence names {cam} in "
-            f"{100 * d['influence_names_it']:.1f}% (equal {100 * d['influence_shares']['equal']:.1f}%)"
-        )
-    if summary.get("hidden_agreement_overall") is not None:
-        lines.append(f"agreement with the simulator's ground truth: {100 * summary['hidden_agreement_overall']:.1f}%")
+    if summary.get("both_visible"):
+        lines += ["", "pairs both cameras see (Tilgner et al.: `missing` equal, m = -0.001):",
+                  format_both_visible(summary["both_visible"])]
+    table = summary.get("agreement") or {}
+    if table.get("overall") is not None:
+        lines += ["", "pairs only one camera sees: agreement with the simulator's ground truth "
+                  "(influence names the camera that sees)",
+                  format_agreement(table)]
     return "\n".join(lines)

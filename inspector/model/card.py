@@ -12,6 +12,9 @@ its card in `meta["card"]`, a plain dict:
 - `seed`, `train_config` (TrainConfig as a dict), `epochs_run`, `best_epoch`
 - `parent`: `"none"` (trained from scratch) or {`file`, `sha256`, `classes`}
 - `new_head`: whether the final layer was new (fine-tuned to other classes)
+- `sanity`: the short form of Adebayo et al.'s model-randomisation check on its validation pairs
+  (`inspector.evaluation.sanity.SanityResult.card`), written by `inspector train` or stamped later by
+  `inspector study --sanity --record`
 
 Checkpoints made before cards (the shipped default among them) carry some of this
 in flat meta keys; `card_of` reads those, and what neither holds is `NOT_RECORDED`.
@@ -30,9 +33,10 @@ from inspector.version import __version__
 NOT_RECORDED = "not recorded"
 
 
-def training_card(result, data, config, *, parent=None, new_head: bool = False) -> dict:
+def training_card(result, data, config, *, parent=None, new_head: bool = False, sanity=None) -> dict:
     """The card of a model `inspector.model.train.train` just made (`result`) from `data` with `config`;
-    `parent` a `finetune.Parent` when it started from a checkpoint."""
+    `parent` a `finetune.Parent` when it started from a checkpoint; `sanity` the sanity check's card
+    entry, when one was run."""
     counts = np.bincount(data.labels, minlength=len(data.classes))
     report = result.report
     model_config = result.model.config
@@ -57,6 +61,7 @@ def training_card(result, data, config, *, parent=None, new_head: bool = False) 
         "best_epoch": result.best_epoch,
         "parent": parent.to_dict() if parent is not None else "none",
         "new_head": bool(new_head),
+        **({"sanity": sanity} if sanity is not None else {}),
     }
 
 
@@ -65,6 +70,9 @@ def card_of(meta: dict, config, sha256: str = "") -> dict:
     else what the flat keys of older checkpoints record; every field present, `NOT_RECORDED` where unknown.
     `sha256` (of the file) is added as `model_sha256`."""
     card = dict(meta.get("card") or {})
+    # A card holding only a stamped sanity check (`study --sanity --record` on an older checkpoint)
+    # still takes the rest from the flat keys.
+    sanity = card.pop("sanity", NOT_RECORDED)
     if not card:
         val = meta.get("val_metrics") or {}
         card = {
@@ -88,6 +96,7 @@ def card_of(meta: dict, config, sha256: str = "") -> dict:
     for key in ("software", "created", "data", "validation", "seed", "train_config", "epochs_run", "best_epoch",
                 "parent", "new_head"):
         card.setdefault(key, NOT_RECORDED)
+    card["sanity"] = sanity
     card["model_sha256"] = sha256 or NOT_RECORDED
     return card
 
@@ -142,7 +151,24 @@ def card_rows(card: dict) -> list[tuple[str, str]]:
     head = card["new_head"]
     rows.append(("new head", {True: "yes (final layer trained anew)", False: "no"}.get(head, str(head))
                  if isinstance(head, bool) else str(head)))
+    rows.append(("sanity check", sanity_text(card.get("sanity", NOT_RECORDED))))
     return rows
+
+
+def sanity_text(sanity) -> str:
+    """The sanity check's card entry in one line (Adebayo et al.'s model randomisation)."""
+    if not isinstance(sanity, dict):
+        return str(sanity)
+    try:
+        rho = "/".join(f"{r:.2f}" for r in sanity["rho_random_per_stage"])
+        sh = sanity["random_influence_share"]
+        return (f"{'passes' if sanity['passes'] else 'FAILS'}: maps of the randomised model, rank correlation "
+                f"with the trained ones stage 1–4 {rho} (stage 4 < {sanity['threshold_rho_stage4']:g}); its "
+                f"influence camera 1 {100 * sh['camera 1']:.0f}% / camera 2 {100 * sh['camera 2']:.0f}% / equal "
+                f"{100 * sh['equal']:.0f}%, sign test p {sanity['sign_test_p']:.2f} (≥ {sanity['alpha']:g}); "
+                f"{sanity['pairs']} pairs, seed {sanity['seed']}")
+    except (KeyError, TypeError, ValueError):  # a card from another version: show it rather than fail
+        return str(sanity)
 
 
 def format_card(card: dict, title: Optional[str] = None) -> str:

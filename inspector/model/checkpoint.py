@@ -7,9 +7,10 @@ would run code; every refusal becomes a `ModelError` that names the file.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -49,7 +50,6 @@ def save_checkpoint(model: nn.Module, path: str | Path, meta: dict[str, Any]) ->
     The file is read back weights-only before it replaces `path`: a checkpoint that
     its own loader would refuse is never written.
     """
-    path = Path(path)
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -57,6 +57,10 @@ def save_checkpoint(model: nn.Module, path: str | Path, meta: dict[str, Any]) ->
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "meta": plain(meta),
     }
+    return _write_document(doc, Path(path))
+
+
+def _write_document(doc: dict, path: Path) -> str:
     tmp = path.with_name(path.name + ".tmp")
     try:
         torch.save(doc, tmp)
@@ -65,6 +69,29 @@ def save_checkpoint(model: nn.Module, path: str | Path, meta: dict[str, Any]) ->
     finally:
         tmp.unlink(missing_ok=True)
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rewrite_meta(path: str | Path, update: Callable[[dict], dict]) -> str:
+    """Replace the `meta` of the checkpoint at `path` by `update(meta)`, weights and architecture as
+    they are (the same tensors saved again); returns the file's new sha256. Refused (`ModelError`)
+    when the file is not a checkpoint or not writable: a read-only file is one its owner meant to keep."""
+    path = Path(path)
+    check_writable(path)
+    doc, _ = read_checkpoint(path)
+    doc["meta"] = plain(update(dict(doc.get("meta", {}))))
+    return _write_document(doc, path)
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse a checkpoint that may not be rewritten: missing, read-only (no write bit, which also holds
+    for root), or in a folder where the replacement cannot be made."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such checkpoint file")
+    if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise ModelError(f"{path}: read-only; not rewritten")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise ModelError(f"{path}: its folder is not writable; not rewritten")
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict, str]:

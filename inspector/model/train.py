@@ -234,11 +234,11 @@ def train(
 
 
 def checkpoint_meta(result: TrainResult, data: Dataset, config: TrainConfig, *, parent=None,
-                    new_head: bool = False) -> dict:
+                    new_head: bool = False, sanity: Optional[dict] = None) -> dict:
     """The flat keys every checkpoint has had, and the model card (`inspector.model.card`) under "card";
     `parent` the `finetune.Parent` a fine-tuned model started from."""
     return {
-        "card": training_card(result, data, config, parent=parent, new_head=new_head),
+        "card": training_card(result, data, config, parent=parent, new_head=new_head, sanity=sanity),
         "software": f"inspector {__version__}",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "train_data": Path(data.path).name,
@@ -254,5 +254,6 @@ def checkpoint_meta(result: TrainResult, data: Dataset, config: TrainConfig, *, 
 
 
 def save_trained(result: TrainResult, data: Dataset, config: TrainConfig, out: str | Path, *, parent=None,
-                 new_head: bool = False) -> str:
-    return save_checkpoint(result.model, out, checkpoint_meta(result, data, config, parent=parent, new_head=new_head))
+                 new_head: bool = False, sanity: Optional[dict] = None) -> str:
+    return save_checkpoint(result.model, out, checkpoint_meta(result, data, config, parent=parent, new_head=new_head,
+                                                              sanity=sanity))

@@ -213,11 +213,12 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
              i.fill, i.software, "yes" if i.closed_cleanly else "no") for i in result.logs]
     models = {i.model_sha256 for i in result.logs if not i.skipped}
     rigs = {i.rig_sha256 for i in result.logs if not i.skipped}
-    explainers = {(i.explainer, i.fill) for i in result.logs if not i.skipped}
-    note = ("one model, one rig and one explainer and fill throughout"
-            if len(models) <= 1 and len(rigs) <= 1 and len(explainers) <= 1 else
-            f"{len(models)} models, {len(rigs)} rigs and {len(explainers)} explainers and fills: compare like "
-            "with like")
+    explainers = {(i.explainer, i.fill) for i in result.logs if not i.skipped}  # m depends on both
+    if len(models) <= 1 and len(rigs) <= 1 and len(explainers) <= 1:
+        note = "one model, one rig and one explainer throughout" + "".join(f"; fill {f}" for _, f in explainers)
+    else:
+        note = (f"{len(models)} models, {len(rigs)} rigs and {len(explainers)} explainer and fill pairs: compare "
+                "like with like")
     parts.append(f"<h2>Provenance</h2><p>{html.escape(note)}</p>"
                  + _table(("log", "records", "model", "rig", "explainer", "fill", "software", "closed"), rows))
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Inspection audit</title>"

@@ -13,3 +13,9 @@ def check_fill(fill: str) -> str:
     if fill not in FILLS:
         raise InspectorError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     return fill
+
+
+def fill_option(fill: str) -> dict:
+    """The keyword to start an explainer with: none for the default, so an explainer plugin that knows no
+    fills (one not built on `explain.base.Explainer`) still starts as it always did."""
+    return {} if check_fill(fill) == DEFAULT_FILL else {"fill": fill}

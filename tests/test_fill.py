@@ -78,12 +78,13 @@ def test_the_default_is_zero_and_road_is_deterministic_whatever_the_batch(model,
     v2 = np.stack([s.view2 for s in samples[:2]])
     assert GradCAM(model).fill == "zero" and GradCAM(model).explain(v1[0], v2[0]).fill == "zero"
     road = GradCAM(model, fill="road")
-    a = road.explain_batch(v1, v2)
-    b = road.explain_batch(v1[1:], v2[1:])
+    grid = [0.0, 0.5, 1.0]  # a short grid: the same behaviour for a third of the masked copies
+    a = road.explain_batch(v1, v2, p=grid)
+    b = road.explain_batch(v1[1:], v2[1:], p=grid)
     assert [e.fill for e in a] == ["road"] * 2
     for e, f in zip(a[1:], b):
         np.testing.assert_allclose(e.curves, f.curves, atol=1e-5)
-    zero = GradCAM(model).explain_batch(v1, v2)
+    zero = GradCAM(model).explain_batch(v1, v2, p=grid)
     assert any(not np.allclose(e.curves, z.curves) for e, z in zip(a, zero))
     with pytest.raises(InspectorError, match="fill must be one of zero, road, mean"):
         GradCAM(model, fill="grey")
@@ -132,3 +133,12 @@ def test_a_bad_fill_is_one_line_and_exit_2(command, tmp_path):
     r = run(*command, "--fill", "grey", cwd=tmp_path)
     refused_by_argparse(r, "--fill", "invalid choice: 'grey'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_explainers_start_with_a_fill_keyword_only_when_it_is_not_the_default():
+    from inspector.fill_names import fill_option
+
+    # an explainer plugin that knows no fills still starts with the paper's
+    assert fill_option("zero") == {} and fill_option("road") == {"fill": "road"}
+    with pytest.raises(InspectorError, match="fill must be one of"):
+        fill_option("grey")

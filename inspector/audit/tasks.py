@@ -19,6 +19,7 @@ import numpy as np
 from inspector.classes import ClassSet
 from inspector.errors import InspectorError
 from inspector.explain.influence_interval import m_interval
+from inspector.fill_names import fill_option
 from inspector.number_text import fixed
 from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 
@@ -315,7 +316,7 @@ def _recompute(r, task: AuditTask, models: Optional[dict], classes, progress, re
         from inspector.model.checkpoint import load_model
 
         model = load_model(task.model_path, device=task.device)
-        models[key] = start_explainer(task.explainer, model, device=task.device, fill=fill)
+        models[key] = start_explainer(task.explainer, model, device=task.device, **fill_option(fill))
     explainer = models[key]
     if tuple(explainer.classes) != tuple(classes):
         raise AuditError(f"{task.path}: the log's classes {classes} are not the model's {explainer.classes}")

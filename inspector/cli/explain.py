@@ -9,6 +9,7 @@ from inspector.cli.options import (
     add_command, add_device, add_fill, add_model, add_overwrite, add_quiet, positive_int, seed, share,
 )
 from inspector.errors import InspectorError
+from inspector.fill_names import fill_option
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -39,7 +40,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise InspectorError(f"{args.view1} is {view1.shape[1]}×{view1.shape[0]} but {args.view2} is "
                              f"{view2.shape[1]}×{view2.shape[0]}: the views of a pair must match")
     model = load_model(args.model, args.device)
-    e = start_explainer(args.explainer, model, fill=args.fill).explain(view1, view2, target=args.target_class)
+    e = start_explainer(args.explainer, model, **fill_option(args.fill)).explain(view1, view2, target=args.target_class)
     if args.out:
         from inspector.evaluation.figure import save_explanation_figure
 
@@ -83,7 +84,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.device)
     require_simulated_classes(model.classes, f"{args.model or 'the shipped model'}")
     per_class = args.per_class or 100
-    explainer = start_explainer(args.explainer, model, registry=registry, fill=args.fill)
+    explainer = start_explainer(args.explainer, model, registry=registry, **fill_option(args.fill))
     with tqdm(total=3 * per_class, unit="pair", desc=f"study ({args.explainer})", disable=args.quiet) as bar:
         result = run_study(model, per_class, seed=args.seed, hidden_share=args.hidden_share,
                            progress=lambda done: bar.update(done - bar.n), explainer=explainer)

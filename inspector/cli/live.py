@@ -44,6 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from inspector.acquisition import parse_key_values
     from inspector.devices import resolve_device
+    from inspector.fill_names import fill_option
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.plugins import PluginRegistry
     from inspector.runner import StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = load_model_choice(registry, args.model, device)
     rig = load_rig_choice(args.rig) if source.raw else None
-    explainer = registry.start("explainers", args.explainer, model, device=device, fill=args.fill)
+    explainer = registry.start("explainers", args.explainer, model, device=device, **fill_option(args.fill))
     config = PipelineConfig(
         curves=args.curves, batch=args.batch, keep_all=args.keep_all, fill=args.fill,
         max_records=args.max or 0, max_seconds=args.seconds or 0.0,

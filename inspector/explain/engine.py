@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from inspector.errors import InspectorError
+from inspector.explain.influence_interval import EQUAL_BAND, m_interval
 
-EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (Tilgner et al.)
 DEFAULT_P = np.round(np.linspace(0.0, 1.0, 11), 10)
 VIEW_NAMES = ("camera 1", "camera 2")
 PRIORS = ("stage4", "fused")  # which map the occlusion masks are drawn from
@@ -76,8 +76,6 @@ class Explanation:
 
     def interval_dict(self) -> dict:
         """m's bootstrap-over-p interval and whether it is unsure (`influence_interval`)."""
-        from inspector.explain.influence_interval import m_interval
-
         r = m_interval(self.curves)
         low, high = float(r.low), float(r.high)
         return {"m_interval": None if not np.isfinite(low) else [low, high], "unsure": bool(r.unsure)}

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inspector.explain.engine import EQUAL_BAND
 from inspector.number_text import MINUS, fixed
+
+EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (Tilgner et al.)
 
 RESAMPLES = 2000
 LEVEL = 0.95

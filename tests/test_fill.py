@@ -142,3 +142,11 @@ def test_explainers_start_with_a_fill_keyword_only_when_it_is_not_the_default():
     assert fill_option("zero") == {} and fill_option("road") == {"fill": "road"}
     with pytest.raises(InspectorError, match="fill must be one of"):
         fill_option("grey")
+
+
+def test_a_fill_with_the_explainer_comparison_is_refused_in_one_line(tmp_path):
+    from cli_support import refused
+
+    r = run("study", "--explainers", "gradcam,rise", "--fill", "road", "--out", "s", cwd=tmp_path)
+    refused(r, "--fill", "--explainers", command="study")
+    assert list(tmp_path.iterdir()) == []

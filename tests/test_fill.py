@@ -85,6 +85,11 @@ def test_the_default_is_zero_and_road_is_deterministic_whatever_the_batch(model,
     for e, f in zip(a[1:], b):
         np.testing.assert_allclose(e.curves, f.curves, atol=1e-5)
     zero = GradCAM(model).explain_batch(v1, v2, p=grid)
+    from inspector.explain import explain_pair
+
+    one = explain_pair(model, v1[0], v2[0], p=grid, fill="road")  # the one-call form takes the fill too
+    assert one.fill == "road"
+    np.testing.assert_allclose(one.curves, a[0].curves, atol=1e-5)
     assert any(not np.allclose(e.curves, z.curves) for e, z in zip(a, zero))
     with pytest.raises(InspectorError, match="fill must be one of zero, road, mean"):
         GradCAM(model, fill="grey")

@@ -90,7 +90,9 @@ class Pipeline:
         if explainer is None:
             from inspector.explain import GradCAM
 
-            explainer = GradCAM(model, device=device)
+            explainer = GradCAM(model, device=device, fill=self.config.fill)
+        if getattr(explainer, "fill", "zero") != self.config.fill:
+            raise PipelineError(f"the explainer's fill of occluded pixels is not the configured {self.config.fill!r}")
         self.explainer = explainer
         self.size = tuple(model.config.input_size) if hasattr(model, "config") else None
         if self.rig is not None and self.size is not None and (self.rig.grid.height, self.rig.grid.width) != self.size:
@@ -166,6 +168,7 @@ class Pipeline:
             stage_shapes=tuple(tuple(m.shape) for m in e.stage_maps[0]),
             p=tuple(float(v) for v in e.p),
             ok_class=self.classes.ok,
+            fill=e.fill,
         )
 
     def provenance(self) -> dict:

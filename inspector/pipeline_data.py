@@ -10,6 +10,7 @@ import numpy as np
 
 from inspector.acquisition import FramePair
 from inspector.errors import InspectorError
+from inspector.fill_names import DEFAULT_FILL, FILLS
 from inspector.records import Inspection
 
 CURVE_POLICIES = ("all", "nok", "none")
@@ -31,6 +32,7 @@ class PipelineConfig:
     write_queue: int = 64  # inspected records waiting for the writer, at most
     source_error_limit: int = 20  # unexpected source errors in a row before the run gives up
     p: Optional[tuple[float, ...]] = None  # curve grid; None: the explainer's default
+    fill: str = DEFAULT_FILL  # what the occluded pixels of the curves become (`explain.fills`); the paper's: zero
 
     def check(self) -> None:
         if self.curves not in CURVE_POLICIES:
@@ -41,6 +43,8 @@ class PipelineConfig:
         for name in ("slot", "max_records"):
             if getattr(self, name) < 0:
                 raise PipelineError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        if self.fill not in FILLS:
+            raise PipelineError(f"fill must be one of {', '.join(FILLS)}, got {self.fill!r}")
         if self.max_seconds < 0 or self.read_timeout <= 0:
             raise PipelineError("max_seconds must be ≥ 0 and read_timeout > 0")
 

@@ -158,3 +158,32 @@ def test_cancel_keeps_finished_tasks_and_is_cancelled_only_with_work_left(logs, 
     monkeypatch.setattr(engine, "run_task", cancelling_during(3))  # the last of three ranges
     whole = audit(paths, stored=True, scheduler="none", chunk=5, cancel=cancel)
     assert not whole.cancelled and whole.summary.records == 12
+
+
+def test_the_audit_counts_unsure_verdicts_per_class(tmp_path):
+    from inspector.explain.influence_interval import m_interval
+    from records_support import LAYOUT, make_record
+
+    d = np.zeros(11)
+    d[7:] = 0.1  # an unsure +0.036
+    unsure = np.stack([np.full(11, 0.5), np.full(11, 0.9), 0.9 - d]).astype(np.float32)
+    recs = [make_record(i) for i in range(12)]
+    for i in (0, 3, 5):
+        recs[i] = dataclasses.replace(recs[i], curves=unsure, m=float(np.mean(d)), influence="camera 2")
+    with RecordWriter(tmp_path / "log.h5", LAYOUT) as w:
+        for rec in recs:
+            w.append(rec)
+    flags = m_interval(np.stack([r.curves for r in recs])).unsure
+    expected = {c: int(sum(flags[i] for i, r in enumerate(recs) if r.predicted == k))
+                for k, c in enumerate(LAYOUT.classes)}
+    assert sum(expected.values()) >= 3
+    result = audit([str(tmp_path / "log.h5")], stored=True, scheduler="none", chunk=5)
+    assert result.summary.unsure == expected
+    html = write_report(result, tmp_path / "report").read_text()
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    for c, n in expected.items():
+        assert summary["unsure"][c]["records"] == n
+        with_curves = result.summary.m_n[c]
+        assert summary["unsure"][c]["share"] == pytest.approx(n / with_curves)
+    assert "<th>unsure</th>" in html and "bootstrap-over-p interval" in html
+    assert summary["fills"] == ["zero"] and "<th>fill</th>" in html

@@ -47,6 +47,9 @@ def test_audit_runs_off_the_gui_thread_and_shows_its_figures(qtbot, logs, tmp_pa
     assert threads and threading.get_ident() not in threads
     assert view.result.summary.records == 24
     assert view.table.rowCount() == 3 and view.table.item(0, 1).text() != ""
+    assert view.table.horizontalHeaderItem(8).text() == "unsure"  # the share of unsure verdicts per class
+    s = view.result.summary
+    assert [view.table.item(r, 8).text() for r in range(3)] == [s.unsure_text(c) for c in s.classes]
     assert len(view.plots.ci.items) == 7  # 3 histograms, 3 mean-curve plots, the influence bars
     assert "damaged.h5" in view.errors.message  # the bad log is named, the rest audited
     assert "24 records" in view.headline.text()

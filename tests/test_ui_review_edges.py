@@ -237,3 +237,21 @@ def test_nine_classes_fit_the_label_panel_at_1024(qtbot, tmp_path):
                 v, QtCore.QPoint(v.label_panel.width(), 0)).x()
     finally:
         v.shutdown()
+
+
+# -- how sure the influence is (issue 19) -----------------------------------------------------------
+def test_the_detail_shows_an_unsure_verdict_with_its_interval_and_the_fill(view, tmp_path):
+    d = np.zeros(11)
+    d[7:] = 0.1  # m = +0.036, resting on four grid points: its interval reaches into the equal band
+    unsure = np.stack([np.full(11, 0.5), np.full(11, 0.9), 0.9 - d]).astype(np.float32)
+    sure = np.stack([np.full(11, 0.5), np.full(11, 0.9), np.full(11, 0.5)]).astype(np.float32)
+    log = write_log(tmp_path / "unsure.h5", n=2, changes={
+        0: {"curves": unsure, "m": float(np.mean(d)), "influence": "camera 2"},
+        1: {"curves": sure, "m": 0.4, "influence": "camera 2"}})
+    assert view.open_log(log)
+    view.select_record(0)
+    header = view.detail.header_text
+    assert "m = +0.036 → camera 2 (unsure: m ∈ [" in header and "fill zero" in header
+    assert f"{MINUS}0.000" not in header
+    view.select_record(1)
+    assert "m = +0.400 → camera 2 ·" in view.detail.header_text and "unsure" not in view.detail.header_text

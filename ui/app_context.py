@@ -41,9 +41,12 @@ class AppContext:
         g = self.rig.grid
         return f"{Path(self.rig_file).name or 'rig'} · {self.rig.sha256[:12]} · {g.width}×{g.height} px at {g.mm_per_px:g} mm/px"
 
-    def new_explainer(self, name: str = "gradcam"):
-        """A fresh explainer: each thread that explains needs its own (Grad-CAM hooks its model copy)."""
-        return self.registry.start("explainers", name, self.model, device=self.device)
+    def new_explainer(self, name: str = "gradcam", fill: str = "zero"):
+        """A fresh explainer: each thread that explains needs its own (Grad-CAM hooks its model copy).
+        fill: what the occluded pixels of its curves become (`inspector.explain.fills`)."""
+        from inspector.fill_names import fill_option
+
+        return self.registry.start("explainers", name, self.model, device=self.device, **fill_option(fill))
 
 
 def load_context(

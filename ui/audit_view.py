@@ -21,6 +21,7 @@ from typing import Optional
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from inspector.audit.tasks import UNSURE_NOTE
 from inspector.number_text import MINUS, fixed
 from ui import audit_plots
 from ui.audit_plots import CURVE_PENS, INFLUENCE_COLOURS
@@ -115,9 +116,10 @@ class AuditView(QtWidgets.QWidget):
         # -- what it found ------------------------------------------------------------------------
         self.headline = QtWidgets.QLabel("Choose logs and run the audit.")
         self.headline.setWordWrap(True)
-        self.table = QtWidgets.QTableWidget(0, 8)
+        self.table = QtWidgets.QTableWidget(0, 9)
         self.table.setHorizontalHeaderLabels(
-            ["class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal"])
+            ["class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal", "unsure"])
+        self.table.horizontalHeaderItem(8).setToolTip(UNSURE_NOTE)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
@@ -317,6 +319,7 @@ class AuditView(QtWidgets.QWidget):
             values = [f"{c} (OK)" if c == s.class_set.ok else c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f} %", f"{s.m_n[c]:,}",
                       "—" if not s.m_n[c] else fixed(s.mean_m(c), 3, sign=True, minus=MINUS)]
             values += ["—" if shares[k] != shares[k] else f"{100 * shares[k]:.0f} %" for k in INFLUENCE_COLOURS]
+            values.append(s.unsure_text(c))
             for col, v in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(v)
                 if col:

@@ -15,6 +15,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from inspector.classes import ClassSet
+from inspector.explain.influence_interval import influence_text, record_interval
 from inspector.number_text import MINUS, fixed
 from ui.heatmap_display import blend, colorize, normalised_u8
 
@@ -42,6 +43,11 @@ class DisplayFrame:
     record: Optional[int] = None  # index in a log, where the frame came from one
     ok_class: str = ""  # which of `classes` is OK; "" for the default rule
     thumbnail: Optional[np.ndarray] = field(default=None, repr=False)
+    # m's 95% bootstrap-over-p interval (`inspector.explain.influence_interval`): NaN without curves.
+    m_low: float = math.nan
+    m_high: float = math.nan
+    unsure: bool = False
+    fill: str = "zero"  # what the occluded pixels of the curves became
 
     @property
     def class_set(self) -> ClassSet:
@@ -96,6 +102,7 @@ def make_frame(
     grid = np.asarray(p, np.float64)
     if grid.shape != curves.shape[1:]:  # an explainer plugin with its own grid: equally spaced, as the default
         grid = np.linspace(0.0, 1.0, curves.shape[1])
+    low, high, unsure = record_interval(curves)
     frame = DisplayFrame(
         view1=view1,
         view2=view2,
@@ -117,6 +124,10 @@ def make_frame(
         truth=truth,
         latency_ms=math.nan if latency_s is None else 1e3 * float(latency_s),
         record=record,
+        m_low=low,
+        m_high=high,
+        unsure=unsure,
+        fill=getattr(rec, "fill", "zero"),
     )
     if thumbnail_lut is not None:
         frame.thumbnail = thumbnail(frame, thumbnail_lut)
@@ -139,7 +150,9 @@ def thumbnail(frame: DisplayFrame, lut: np.ndarray, opacity: float = 0.4, border
 
 
 def format_m(frame: DisplayFrame) -> str:
-    """`m = −0.201 → camera 1`, or a dash where the curves were not computed."""
+    """`m = −0.201 → camera 1`, with the interval beside an unsure verdict
+    (`m = −0.034 → camera 1 (unsure: m ∈ [−0.061, +0.012])`), or a dash where the curves were not computed."""
     if not frame.has_curves:
         return "m —"
-    return f"m = {fixed(frame.m, 3, sign=True, minus=MINUS)} → {frame.influence}"
+    verdict = influence_text(frame.influence, frame.m_low, frame.m_high)
+    return f"m = {fixed(frame.m, 3, sign=True, minus=MINUS)} → {verdict}"

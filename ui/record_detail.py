@@ -264,7 +264,8 @@ class RecordDetail(QtWidgets.QWidget):
         self.frame = frame
         when = _dt.datetime.fromtimestamp(frame.timestamp).strftime("%Y-%m-%d %H:%M:%S") if frame.timestamp else "—"
         verdict = "OK" if frame.is_ok else "NOK"
-        parts = [html.escape(format_m(frame)), f"cavity {frame.cavity_id}", when, f"status {frame.status}",
+        parts = [html.escape(format_m(frame)), f"fill {frame.fill}", f"cavity {frame.cavity_id}", when,
+                 f"status {frame.status}",
                  f"label {html.escape(label) if label else '—'}"]
         self.header.setText(f"<b>record {frame.record} · {verdict} · {frame.predicted_name} "
                             f"{fixed(100 * frame.probability, 1)} %</b><br><span style='font-size:10pt'>"

@@ -2,8 +2,9 @@
 runs them off the GUI thread is `ui.rerun.RerunJob`.
 
 `ReviewRerun` is a mixin of `ui.review_view.ReviewView`: it re-runs records of the view's open log
-(`reader`) with an explainer the view's chooser names, prepared once per name (`_explainers`), keeps
-the job in `job` and the outcomes in `last_rerun`, and shows them in the view's table and detail pane.
+(`reader`) with an explainer the view's chooser names and the log's fill, prepared once per name and
+fill (`_explainers`), keeps the job in `job` and the outcomes in `last_rerun`, and shows them in the
+view's table and detail pane.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ class ReviewRerun:
         if not records:
             return None
         name = self.explainer.name if self.explainer is not None else "gradcam"
-        if name not in self._explainers:
+        key = (name, self.reader.layout.fill)  # re-run with the fill the log was made with, so m compares
+        if key not in self._explainers:
             try:
-                self._explainers[name] = self.context.new_explainer(name)
+                self._explainers[key] = self.context.new_explainer(*key)
             except InspectorError as exc:
                 self.error_strip.show_error(f"cannot re-run: {exc}")
                 return None
-        job = RerunJob(self.reader.path, records, self._explainers[name], parent=self)
+        job = RerunJob(self.reader.path, records, self._explainers[key], parent=self)
         job.finished.connect(self._rerun_done, QtCore.Qt.ConnectionType.QueuedConnection)
         job.failed.connect(self._rerun_failed, QtCore.Qt.ConnectionType.QueuedConnection)
         job.progressed.connect(self._rerun_progress, QtCore.Qt.ConnectionType.QueuedConnection)

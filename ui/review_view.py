@@ -49,7 +49,7 @@ class ReviewView(RecordExports, ReviewLabels, ReviewRerun, QtWidgets.QWidget):
         self.current_record: Optional[int] = None
         self.job: Optional[RerunJob] = None
         self.last_rerun: list[RerunOutcome] = []
-        self._explainers: dict = {}  # by name, prepared once each
+        self._explainers: dict = {}  # by name and fill, prepared once each
         self._build()
         self._follow_timer = QtCore.QTimer(self)
         self._follow_timer.setInterval(FOLLOW_EVERY_MS)

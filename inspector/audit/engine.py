@@ -216,6 +216,7 @@ def result_dict(result: AuditResult) -> dict:
         "models": sorted({i.model_sha256 for i in result.logs if not i.skipped}),
         "rigs": sorted({i.rig_sha256 for i in result.logs if not i.skipped}),
         "explainers": sorted({i.explainer for i in result.logs if not i.skipped}),
+        "fills": sorted({i.fill for i in result.logs if not i.skipped}),
     }
     if s is None:
         return out
@@ -235,6 +236,7 @@ def result_dict(result: AuditResult) -> dict:
               for c in s.classes},
         "influence": {c: s.influence[c] for c in s.classes},
         "influence_shares": {c: {k: _num(v) for k, v in s.influence_shares(c).items()} for c in s.classes},
+        "unsure": {c: {"records": s.unsure[c], "share": _num(s.unsure_share(c))} for c in s.classes},
         "mean_curves": {c: {name: [_num(v) for v in row] for name, row in zip(("a1", "a2", "a3"), s.mean_curves(c))}
                         for c in s.classes},
         "labels": {"labelled": s.labelled, "agree": s.label_agree, "accuracy": _num(s.label_accuracy),

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from inspector.audit.engine import AuditResult, result_dict
 from inspector.audit.per_log import per_log_rows
-from inspector.audit.tasks import M_BINS, AuditError
+from inspector.audit.tasks import M_BINS, UNSURE_NOTE, AuditError
 from inspector.files import write_then_rename
 from inspector.number_text import MINUS, fixed
 
@@ -175,11 +175,13 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
             sh = s.influence_shares(c)
             rows.append((c, f"{s.per_class[c]:,}", f"{100 * s.per_class[c] / max(1, s.records):.1f}%",
                          s.m_n[c], "—" if not s.m_n[c] else fixed(s.mean_m(c), 3, sign=True, minus=MINUS),
-                         *("—" if sh[k] != sh[k] else f"{100 * sh[k]:.0f}%" for k in INFLUENCE_COLOURS)))
+                         *("—" if sh[k] != sh[k] else f"{100 * sh[k]:.0f}%" for k in INFLUENCE_COLOURS),
+                         s.unsure_text(c)))
         ok = s.class_set.ok
         parts.append(f"<h2>Per class</h2><p>OK (class {html.escape(ok)}): <b>{s.ok_records:,}</b> · "
                      f"NOK ({html.escape(', '.join(s.class_set.nok))}): <b>{s.nok_records:,}</b></p>" + _table(
-            ("class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal"), rows))
+            ("class", "records", "share", "with curves", "mean m", "camera 1", "camera 2", "equal", "unsure"), rows))
+        parts.append(f"<p class='meta'>{html.escape(UNSURE_NOTE)}</p>")
     parts.append(per_log_table(result))
     if s is not None:
         parts.append("<h2>Which camera the decisions rest on</h2>"
@@ -208,15 +210,17 @@ def write_report(result: AuditResult, folder: str | Path) -> Path:
                 if len(s.disagreements) > 500:
                     parts.append(f"<p class='meta'>… and {len(s.disagreements) - 500:,} more in summary.json.</p>")
     rows = [(i.path, f"{i.records:,}", i.model_sha256[:12] or "—", i.rig_sha256[:12] or "—", i.explainer or "—",
-             i.software, "yes" if i.closed_cleanly else "no") for i in result.logs]
+             i.fill, i.software, "yes" if i.closed_cleanly else "no") for i in result.logs]
     models = {i.model_sha256 for i in result.logs if not i.skipped}
     rigs = {i.rig_sha256 for i in result.logs if not i.skipped}
-    explainers = {i.explainer for i in result.logs if not i.skipped}
-    note = ("one model, one rig and one explainer throughout"
-            if len(models) <= 1 and len(rigs) <= 1 and len(explainers) <= 1 else
-            f"{len(models)} models, {len(rigs)} rigs and {len(explainers)} explainers: compare like with like")
+    explainers = {(i.explainer, i.fill) for i in result.logs if not i.skipped}  # m depends on both
+    if len(models) <= 1 and len(rigs) <= 1 and len(explainers) <= 1:
+        note = "one model, one rig and one explainer throughout" + "".join(f"; fill {f}" for _, f in explainers)
+    else:
+        note = (f"{len(models)} models, {len(rigs)} rigs and {len(explainers)} explainer and fill pairs: compare "
+                "like with like")
     parts.append(f"<h2>Provenance</h2><p>{html.escape(note)}</p>"
-                 + _table(("log", "records", "model", "rig", "explainer", "software", "closed"), rows))
+                 + _table(("log", "records", "model", "rig", "explainer", "fill", "software", "closed"), rows))
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Inspection audit</title>"
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
     return write_then_rename(folder / "report.html", lambda p: p.write_text(page, encoding="utf-8"), AuditError)

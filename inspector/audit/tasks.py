@@ -18,9 +18,14 @@ import numpy as np
 
 from inspector.classes import ClassSet
 from inspector.errors import InspectorError
+from inspector.explain.influence_interval import m_interval
+from inspector.fill_names import fill_option
+from inspector.number_text import fixed
 from inspector.records.schema import INFLUENCE_CODES, STATUS_CODES
 
 M_BINS = np.linspace(-1.0, 1.0, 41)  # m lies in [-1, 1]: a difference of two probabilities' means
+UNSURE_NOTE = ("unsure: of the records with curves, those whose m has a 95% bootstrap-over-p interval that crosses "
+               "a boundary of the ±0.02 band (the verdict rests on a few grid points); the verdict stays the paper's.")
 VIEW_BATCH = 32  # pairs read and explained at once: bounds a worker's memory to a few MB
 
 
@@ -64,6 +69,7 @@ class Summary:
     m_sum: dict = field(default_factory=dict)
     m_n: dict = field(default_factory=dict)
     influence: dict = field(default_factory=dict)  # class → {influence: count}
+    unsure: dict = field(default_factory=dict)  # class → records whose m interval crosses the ±0.02 band
     curve_sum: dict = field(default_factory=dict)  # class → (3, P) sum of curves
     status: dict = field(default_factory=dict)
     labelled: int = 0  # records with an OK or NOK engineer label
@@ -83,6 +89,7 @@ class Summary:
             s.m_hist[c] = np.zeros(len(M_BINS) - 1, np.int64)
             s.m_sum[c], s.m_n[c] = 0.0, 0
             s.influence[c] = dict.fromkeys(INFLUENCE_CODES, 0)
+            s.unsure[c] = 0
             s.curve_sum[c] = np.zeros((3, len(s.p)), np.float64)
         return s
 
@@ -103,6 +110,7 @@ class Summary:
             self.m_n[c] += other.m_n[c]
             for k, v in other.influence[c].items():
                 self.influence[c][k] += v
+            self.unsure[c] += other.unsure[c]
             self.curve_sum[c] = self.curve_sum[c] + other.curve_sum[c]
         for k, v in other.status.items():
             self.status[k] = self.status.get(k, 0) + v
@@ -142,6 +150,14 @@ class Summary:
         n = sum(v for k, v in self.influence[c].items() if k != "none")
         return {k: (v / n if n else float("nan")) for k, v in self.influence[c].items() if k != "none"}
 
+    def unsure_share(self, c: str) -> float:
+        """Of the records with curves, the share whose verdict is unsure (`explain.influence_interval`)."""
+        return self.unsure[c] / self.m_n[c] if self.m_n[c] else float("nan")
+
+    def unsure_text(self, c: str) -> str:
+        """"12% (6)": class c's unsure share and count; "—" without curves."""
+        return "—" if not self.m_n[c] else f"{fixed(100 * self.unsure_share(c), 0)}% ({self.unsure[c]:,})"
+
     @property
     def label_accuracy(self) -> float:
         return self.label_agree / self.labelled if self.labelled else float("nan")
@@ -179,6 +195,7 @@ class LogInfo:
     rig_sha256: str = ""
     software: str = ""
     explainer: str = ""  # "" for logs made before the explainer was recorded
+    fill: str = "zero"  # what the occluded pixels of its curves became
     closed_cleanly: bool = True
     skipped: str = ""  # why the log is not audited (unreadable, still open); empty if it is
 
@@ -202,6 +219,7 @@ def plan(
                 info.rig_sha256 = str(a.get("rig_sha256", ""))
                 info.software = str(a.get("software", ""))
                 info.explainer = str(a.get("explainer", ""))
+                info.fill = r.layout.fill
                 writer_state = r.writer_state
                 info.closed_cleanly = writer_state == CLOSED
         except (RecordsError, OSError) as exc:
@@ -253,6 +271,7 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
                     float(probs[j, stored_pred[j]]), float(new_probs[j, predicted[j]]), float(stored_m[j]), float(m[j]),
                 ))
         s.records = n
+        unsure = m_interval(curves).unsure  # from the curves alone: every log has them
         times = sc["timestamp"].astype(np.float64)
         if n and np.isfinite(times).any():
             s.t_first, s.t_last = float(np.nanmin(times)), float(np.nanmax(times))
@@ -263,6 +282,7 @@ def run_task(task: AuditTask, models: Optional[dict] = None, progress: Optional[
             s.m_hist[c] = np.histogram(np.clip(m[with_curves], -1, 1), bins=M_BINS)[0].astype(np.int64)
             s.m_sum[c] = float(m[with_curves].sum())
             s.m_n[c] = int(with_curves.sum())
+            s.unsure[c] = int((with_curves & unsure).sum())
             s.curve_sum[c] = curves[with_curves].sum(axis=0) if with_curves.any() else np.zeros((3, len(p)))
             for code, name in enumerate(INFLUENCE_CODES):
                 s.influence[c][name] = int((mine & (influence == code)).sum())
@@ -288,14 +308,15 @@ def _recompute(r, task: AuditTask, models: Optional[dict], classes, progress, re
     time; `stored` (predicted, m, influence, curves, probs) is copied, and the others keep it."""
     from inspector.explain.explainers import start_explainer
 
-    key = (task.model_path, task.device, task.explainer)
+    fill = r.layout.fill  # re-run as the log was made
+    key = (task.model_path, task.device, task.explainer, fill)
     if models is None:
         models = {}
     if key not in models:
         from inspector.model.checkpoint import load_model
 
         model = load_model(task.model_path, device=task.device)
-        models[key] = start_explainer(task.explainer, model, device=task.device)
+        models[key] = start_explainer(task.explainer, model, device=task.device, **fill_option(fill))
     explainer = models[key]
     if tuple(explainer.classes) != tuple(classes):
         raise AuditError(f"{task.path}: the log's classes {classes} are not the model's {explainer.classes}")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inspector.cli.options import add_command, add_device, add_model, add_overwrite, add_quiet, positive_int, seed, share
+from inspector.cli.options import (
+    add_command, add_device, add_fill, add_model, add_overwrite, add_quiet, positive_int, seed, share,
+)
 from inspector.errors import InspectorError
+from inspector.fill_names import fill_option
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -14,7 +17,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from calibration import Rig, load_default_rig
     from inspector.explain.explainers import start_explainer
+    from inspector.explain.influence_interval import influence_text, interval_text, record_interval
     from inspector.images import read_image
+    from inspector.number_text import MINUS, fixed
     from inspector.model.checkpoint import load_model
 
     if args.out:  # refused before the work, not after it
@@ -35,7 +40,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise InspectorError(f"{args.view1} is {view1.shape[1]}×{view1.shape[0]} but {args.view2} is "
                              f"{view2.shape[1]}×{view2.shape[0]}: the views of a pair must match")
     model = load_model(args.model, args.device)
-    e = start_explainer(args.explainer, model).explain(view1, view2, target=args.target_class)
+    e = start_explainer(args.explainer, model, **fill_option(args.fill)).explain(view1, view2, target=args.target_class)
     if args.out:
         from inspector.evaluation.figure import save_explanation_figure
 
@@ -48,7 +53,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print("class probabilities: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in zip(e.classes, e.probs)))
     print(f"explaining: {e.target_name}" + (" (predicted)" if e.target == e.predicted else
                                            f" (predicted: {e.classes[e.predicted]})") + f" with {args.explainer}")
-    print(f"m = {e.m:+.3f} → influence: {e.influence}")
+    low, high, _ = record_interval(e.curves)
+    print(f"m = {fixed(e.m, 3, sign=True, minus=MINUS)}, 95% interval {interval_text(low, high)} (bootstrap over p) "
+          f"→ influence: {influence_text(e.influence, low, high)}" + ("" if e.fill == "zero" else f"; fill {e.fill}"))
     for note in e.notes:
         print(f"note: {note}")
     if args.out:
@@ -60,6 +67,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inspector.evaluation.study import format_table, run_study, write_study
+    from inspector.explain.explainers import start_explainer
     from inspector.model.checkpoint import load_model
     from inspector.plugins import PluginRegistry
     from inspector.synth.scene import require_simulated_classes
@@ -79,14 +87,18 @@ def cmd_study(args: argparse.Namespace) -> int:
     out = Path(args.out)
     registry = PluginRegistry.discover()
     if args.explainers:
+        if args.fill != "zero":
+            raise InspectorError("--fill applies to the study of one --explainer; --explainers compares them "
+                                 "with the paper's zero fill")
         return _compare_explainers(args, out, registry)
     model = load_model(args.model, args.device)
     require_simulated_classes(model.classes, f"{args.model or 'the shipped model'}")
     per_class = args.per_class or 100
+    explainer = start_explainer(args.explainer, model, registry=registry, **fill_option(args.fill))
     with tqdm(total=3 * per_class, unit="pair", desc=f"study ({args.explainer})", disable=args.quiet) as bar:
         result = run_study(model, per_class, seed=args.seed, hidden_share=args.hidden_share,
-                           progress=lambda done: bar.update(done - bar.n), explainer=args.explainer,
-                           registry=registry)
+                           progress=lambda done: bar.update(done - bar.n), explainer=explainer)
+    result.summary["fill"] = args.fill
     paths = write_study(result, out)
     print(format_table(result.summary))
     print(f"{result.summary['n']} pairs in {result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
@@ -130,7 +142,8 @@ def add_explain(sub) -> None:
         "the target class at the four stages of each view's branch, occlusion masks from the "
         "stage-4 maps, the masked-input curves a1 (both views), a2 (camera 1 masked), a3 (camera 2 "
         "masked), m = mean(a2 − a3) and the camera the decision rests on (|m| < 0.02: equal). "
-        "Prints probabilities, target, m and influence; --out draws the figure of Tilgner et al.'s Fig. 4.",
+        "Prints probabilities, target, m with its 95% bootstrap-over-p interval and influence (\"unsure\" beside it "
+        "when the interval crosses a boundary of the ±0.02 band); --out draws the figure of Tilgner et al.'s Fig. 4.",
     )
     p.add_argument("view1", help="camera 1's image (a view on the cavity plane, or raw with --raw)")
     p.add_argument("view2", help="camera 2's image")
@@ -146,6 +159,7 @@ def add_explain(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the explanation as JSON instead of text")
     p.add_argument("--explainer", default="gradcam",
                    help="explainer plugin whose maps are the prior of the masks (`inspector plugins` lists them)")
+    add_fill(p)
     p.set_defaults(func=cmd_explain)
 
 
@@ -173,6 +187,7 @@ def add_study(sub) -> None:
     add_device(p, "where to run")
     add_quiet(p)
     p.add_argument("--explainer", default="gradcam", help="explainer plugin whose maps are the prior of the masks")
+    add_fill(p)
     p.add_argument("--explainers", metavar="NAME,NAME,...",
                    help="compare these explainers on the same pairs instead (e.g. gradcam,hirescam,gradcampp,"
                    "scorecam,rise): runtime, drop %%, increase %%, deletion and insertion AUC per camera and "

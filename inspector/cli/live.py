@@ -9,6 +9,7 @@ from pathlib import Path
 from inspector.cli.options import (
     add_command,
     add_device,
+    add_fill,
     add_model,
     add_opcua,
     add_source_options,
@@ -43,6 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from inspector.acquisition import parse_key_values
     from inspector.devices import resolve_device
+    from inspector.fill_names import fill_option
     from inspector.pipeline import Pipeline, PipelineConfig
     from inspector.plugins import PluginRegistry
     from inspector.runner import StatusPrinter, format_summary, load_model_choice, load_rig_choice, open_source
@@ -54,9 +56,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = load_model_choice(registry, args.model, device)
     rig = load_rig_choice(args.rig) if source.raw else None
-    explainer = registry.start("explainers", args.explainer, model, device=device)
+    explainer = registry.start("explainers", args.explainer, model, device=device, **fill_option(args.fill))
     config = PipelineConfig(
-        curves=args.curves, batch=args.batch, keep_all=args.keep_all,
+        curves=args.curves, batch=args.batch, keep_all=args.keep_all, fill=args.fill,
         max_records=args.max or 0, max_seconds=args.seconds or 0.0,
     )
     printer = None
@@ -73,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"inspector run: source {source.describe()}; model {getattr(model, 'sha256', '?')[:12]} on {device.type}; "
         + (f"rig {rig.sha256[:12]}; " if rig is not None else "views on the plane; ")
-        + f"curves {args.curves}; " + (f"log {args.out}" if args.out else "not logging (no --out)")
+        + f"curves {args.curves}" + ("" if args.fill == "zero" else f" (fill {args.fill})") + "; "
+        + (f"log {args.out}" if args.out else "not logging (no --out)")
         + "; Ctrl-C stops",
         file=sys.stderr,
     )
@@ -163,6 +166,7 @@ def add_run(sub) -> None:
     p.add_argument("--rig", help="rig file for raw camera images (default: the simulated line's rig)")
     add_model(p, "checkpoint file or model plugin name (default: the shipped model)")
     p.add_argument("--explainer", default="gradcam", help="explainer plugin name")
+    add_fill(p)
     p.add_argument("--out", type=Path,
                    help="log to create (.h5), or an existing folder to write rotating logs into")
     p.add_argument("--rotate", type=positive_int, help="with a folder --out: records per log file")

@@ -107,6 +107,16 @@ def add_overwrite(p, help: str) -> None:
     p.add_argument("--overwrite", action="store_true", help=help)
 
 
+def add_fill(p) -> None:
+    """`--fill`: what the occluded pixels of the masked-input curves become (`inspector.explain.fills`)."""
+    from inspector.fill_names import DEFAULT_FILL, FILLS
+
+    p.add_argument("--fill", default=DEFAULT_FILL, choices=list(FILLS),
+                   help="what the occluded pixels of the curves become: zero (black, Tilgner et al.'s method), "
+                   "road (Rong et al.'s noisy linear imputation from the neighbours) or mean (the model's "
+                   "normalisation mean); every record and explanation says which")
+
+
 def add_quiet(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

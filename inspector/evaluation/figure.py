@@ -1,5 +1,6 @@
 """Figures of explanations, after Tilgner et al.'s Fig. 4: per view the image and its four stage
-heatmaps overlaid, and the three curves with m in the title.
+heatmaps overlaid, and the three curves with m, its bootstrap-over-p interval and "unsure" where the
+interval crosses a boundary of the ±0.02 band (`explain.influence_interval`) in the title.
 
 Matplotlib's object API with the Agg canvas: no pyplot, so no global figure state.
 """
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 
 from inspector.errors import InspectorError
 from inspector.explain.engine import Explanation
+from inspector.explain.influence_interval import interval_text, record_interval
 from inspector.files import write_then_rename
 from inspector.number_text import MINUS, fixed
 
@@ -40,7 +42,19 @@ def draw_curves(ax, e: Explanation) -> None:
     ax.set_ylabel(f"P({e.target_name})")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(f"m = {fixed(e.m, 3, sign=True, minus=MINUS)} → {e.influence}", fontsize=10)
+    ax.set_title(curves_title(e), fontsize=10)
+
+
+def curves_title(e: Explanation) -> str:
+    """"m = −0.034 [−0.061, +0.012] → camera 1, unsure": m, its 95% bootstrap-over-p interval, the
+    paper's verdict, "unsure" when the interval crosses a boundary of the ±0.02 band, and a fill that
+    is not the paper's."""
+    low, high, unsure = record_interval(e.curves)
+    title = f"m = {fixed(e.m, 3, sign=True, minus=MINUS)}"
+    if np.isfinite(low):
+        title += f" {interval_text(low, high)}"
+    title += f" → {e.influence}" + (", unsure" if unsure else "")
+    return title + ("" if e.fill == "zero" else f" (fill: {e.fill})")
 
 
 def explanation_figure(view1: np.ndarray, view2: np.ndarray, e: Explanation, title: str = "") -> Figure:

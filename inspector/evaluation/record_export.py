@@ -33,6 +33,7 @@ def record_explanation(reader: RecordReader, rec):
         influence=rec.influence,
         occludable=np.zeros(2, np.int64),
         stage_maps=rec.stage_maps,
+        fill=rec.fill,
     )
 
 

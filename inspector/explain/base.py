@@ -34,6 +34,7 @@ from inspector.explain.engine import (
     influence_of,
     views_as_batch,
 )
+from inspector.explain.fills import DEFAULT_FILL, check_fill
 from inspector.explain.fold import fold_batchnorm
 from inspector.explain.fusion import block_fusion
 from inspector.explain.masks import occlusion_ranks
@@ -157,7 +158,9 @@ class Explainer(ABC):
     (Tilgner et al.: the masks come from each view's stage-4 map) or "fused" (from
     `fusion.block_fusion` of its four stage maps, after "Explaining Convolutional
     Neural Networks through Attribution-Based Input Sampling and Block-Wise Feature
-    Aggregation", S. Sattarzadeh et al., AAAI 2021).
+    Aggregation", S. Sattarzadeh et al., AAAI 2021). fill: what the occluded pixels
+    become in the curves (`fills`): "zero" (Tilgner et al., the default), "mean"
+    (the model's normalisation mean) or "road" (Rong et al.'s noisy linear imputation).
 
     The base makes no maps of its own: a subclass sets `name` (its registry name)
     and implements `_maps`.
@@ -183,7 +186,9 @@ class Explainer(ABC):
         channels_last: Optional[bool] = None,
         chunk: int = 64,
         prior: str = "stage4",
+        fill: str = DEFAULT_FILL,
     ):
+        self.fill = check_fill(fill)
         if prior not in PRIORS:
             raise InspectorError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
         self.prior = prior
@@ -305,7 +310,7 @@ class Explainer(ABC):
             counts = curve_counts(grid, n1[rows], n2[rows])
             c, cp, work = masked_curves(
                 self.model, pick(x1), pick(x2), tuple(pick(r) for r in ranks), counts, pick(target), pick(probs),
-                sub_feats, self.chunk,
+                sub_feats, self.chunk, self.fill,
             )
             curves[rows], curve_preds[rows] = c, cp
             evaluations, encodes = work.evaluations, work.encodes
@@ -350,6 +355,7 @@ class Explainer(ABC):
                     },
                     explainer=self.label,
                     prior=None if prior_np is None else prior_np[b],
+                    fill=self.fill,
                 )
             )
         return result

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from inspector.errors import InspectorError
+from inspector.explain.influence_interval import EQUAL_BAND, m_interval
 
-EQUAL_BAND = 0.02  # |m| below this: both cameras contributed about equally (Tilgner et al.)
 DEFAULT_P = np.round(np.linspace(0.0, 1.0, 11), 10)
 VIEW_NAMES = ("camera 1", "camera 2")
 PRIORS = ("stage4", "fused")  # which map the occlusion masks are drawn from
@@ -40,6 +40,7 @@ class Explanation:
     timings: dict[str, float] = field(default_factory=dict)  # seconds, per stage of the work
     explainer: str = ""  # the registry name of what made it ("" when not known, e.g. read from a log)
     prior: Optional[np.ndarray] = None  # (2, H, W) the masks' map when it is not stage 4's (prior="fused")
+    fill: str = "zero"  # what the occluded pixels became in the curves (`fills.FILLS`; "zero" is the paper's)
 
     @property
     def predicted(self) -> int:
@@ -67,9 +68,17 @@ class Explanation:
             "curves": {name: [float(v) for v in row] for name, row in zip(("a1", "a2", "a3"), self.curves)},
             "m": float(self.m),
             "influence": self.influence,
+            **self.interval_dict(),
+            "fill": self.fill,
             "occludable": [int(v) for v in self.occludable],
             "notes": list(self.notes),
         }
+
+    def interval_dict(self) -> dict:
+        """m's bootstrap-over-p interval and whether it is unsure (`influence_interval`)."""
+        r = m_interval(self.curves)
+        low, high = float(r.low), float(r.high)
+        return {"m_interval": None if not np.isfinite(low) else [low, high], "unsure": bool(r.unsure)}
 
 
 def influence_of(m: float) -> str:

@@ -32,18 +32,22 @@ def gradcam_fused(model: nn.Module, device=None, **options) -> GradCAM:
     return GradCAM(model, device=device, prior="fused", **options)
 
 
-def explain_pair(model: nn.Module, view1, view2, *, target=None, p=None, device=None) -> Explanation:
+def explain_pair(
+    model: nn.Module, view1, view2, *, target=None, p=None, device=None, fill: str = "zero"
+) -> Explanation:
     """Explain one pair (H×W×3 uint8 RGB or float32 in [0, 1]) with Tilgner et al.'s method.
 
     target: class name or index (default: the predicted class); p: the grid of
-    proportions (default 0, 0.1, …, 1).
+    proportions (default 0, 0.1, …, 1); fill: what the occluded pixels become
+    (`fills`: "zero", the paper's, "road" or "mean").
     """
-    return GradCAM(model, device=device).explain(view1, view2, target=target, p=p)
+    return GradCAM(model, device=device, fill=fill).explain(view1, view2, target=target, p=p)
 
 
-def explain_batch(model: nn.Module, views1, views2, *, targets=None, p=None, device=None, batch: int = 16):
+def explain_batch(model: nn.Module, views1, views2, *, targets=None, p=None, device=None, batch: int = 16,
+                  fill: str = "zero"):
     """Explain N pairs (N×H×W×3); a list of `Explanation`."""
-    return GradCAM(model, device=device).explain_batch(views1, views2, targets=targets, p=p, batch=batch)
+    return GradCAM(model, device=device, fill=fill).explain_batch(views1, views2, targets=targets, p=p, batch=batch)
 
 
 def start_explainer(name: str, model: nn.Module, *, device=None, registry=None, **options) -> Explainer:

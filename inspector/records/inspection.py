@@ -30,6 +30,7 @@ class Inspection:
     status: str = "ok"
     simulated: bool = False
     has_images: bool = True
+    fill: str = "zero"  # what the occluded pixels of the curves became (the log's, `Layout.fill`)
 
     @classmethod
     def from_explanation(cls, view1, view2, e, *, timestamp: float, **provenance) -> "Inspection":
@@ -44,6 +45,7 @@ class Inspection:
             curves=np.asarray(e.curves, np.float32),
             m=float(e.m),
             influence=e.influence,
+            fill=getattr(e, "fill", "zero"),
             timestamp=float(timestamp),
             **provenance,
         )

@@ -17,6 +17,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from inspector.classes import MAX_CLASSES
+from inspector.fill_names import FILLS
 from inspector.heatmaps import full_size_maps
 from inspector.records.errors import RecordsError
 from inspector.records.inspection import Inspection
@@ -115,6 +116,8 @@ class RecordReader:
             raise RecordsError(f"{name}: view shape {layout.view_shape} is out of bounds")
         if not (0 < len(layout.classes) <= MAX_CLASSES and 0 < len(layout.p) <= MAX_P):
             raise RecordsError(f"{name}: {len(layout.classes)} classes or {len(layout.p)} curve points out of bounds")
+        if layout.fill not in FILLS:
+            raise RecordsError(f"{name}: fill {layout.fill!r} is unknown; this inspector knows {', '.join(FILLS)}")
         if any(not (0 < h <= H and 0 < w <= W) for h, w in layout.stage_shapes):
             raise RecordsError(f"{name}: stage shapes {layout.stage_shapes} are out of bounds")
         expected = layout.fields()
@@ -229,6 +232,7 @@ class RecordReader:
             status=STATUS_CODES[int(get("status"))],
             simulated=bool(get("simulated")),
             has_images=bool(get("has_images")),
+            fill=self.layout.fill,
         )
 
     def __getitem__(self, i: int) -> Inspection:

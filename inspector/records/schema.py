@@ -2,7 +2,7 @@
 
 Sizes that depend on the model and the rig (classes, view size, stage map sizes,
 the p grid) are fixed per file and written as attributes when the file is made;
-a change of model or rig starts a new file. Grad-CAM maps are stored at their
+a change of model, rig or fill starts a new file. Grad-CAM maps are stored at their
 stage's own resolution in float16 (the full-size map is their bilinear resize,
 done on read): float16 keeps 11 significant bits, a relative error below 1e-3,
 far under what a heatmap shows.
@@ -41,6 +41,9 @@ class Layout:
     stage_shapes: tuple[tuple[int, int], ...]  # (h, w) of each of the four stages
     p: tuple[float, ...]
     ok_class: str = ""  # empty: the default rule (`classes.default_ok_class`), as in logs made before it was stored
+    # What the occluded pixels of every record's curves became (`explain.fills`): fixed per file like the
+    # model, so a change starts a new file; logs made before it was stored used the paper's zero fill.
+    fill: str = "zero"
 
     @property
     def class_set(self) -> ClassSet:
@@ -82,6 +85,7 @@ class Layout:
             "stage_shapes": np.array(self.stage_shapes, np.int64),
             "p": np.array(self.p, np.float64),
             "ok_class": self.class_set.ok,
+            "fill": self.fill,
         }
 
     @classmethod
@@ -92,6 +96,7 @@ class Layout:
             stage_shapes=tuple((int(h), int(w)) for h, w in attrs["stage_shapes"]),
             p=tuple(float(v) for v in attrs["p"]),
             ok_class=_text(attrs["ok_class"]) if "ok_class" in attrs else "",
+            fill=_text(attrs["fill"]) if "fill" in attrs else "zero",
         )
 
 

@@ -149,6 +149,9 @@ class RecordWriter:
         }
         if values["influence"] < 0:
             raise RecordsError(f"{self.path}: influence {rec.influence!r} is not one of {INFLUENCE_CODES}")
+        if rec.fill != self.layout.fill:
+            raise RecordsError(f"{self.path}: the record's curves used fill {rec.fill!r}, the log's are "
+                               f"{self.layout.fill!r}; a change of fill starts a new log")
         if values["status"] < 0:
             raise RecordsError(f"{self.path}: status {rec.status!r} is not one of {STATUS_CODES}")
         if len(rec.stage_maps) != 2 or any(len(v) != len(self.layout.stage_shapes) for v in rec.stage_maps):

@@ -3,6 +3,7 @@ without evidence, the card, and a small fine-tune showing that afterwards occlud
 not show the evidence no longer moves P while occluding the only view that shows it lowers P."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -125,16 +126,19 @@ def _p_drop(model, samples):
 
 
 @pytest.fixture(scope="module")
-def hidden_runs(default, tmp_path_factory):
-    """The shipped model fine-tuned on the same 60 pairs that only one camera sees, with and without the
-    recipe (same seed, same size), and 30 fresh such pairs."""
-    data = load_dataset(write_pairs(tmp_path_factory.mktemp("hidden") / "h.h5", 60, seed=21, hidden_share=1.0))
+def hidden_runs(tmp_path_factory):
+    """A model trained from scratch on the same 240 pairs that only one camera sees, with and without the
+    recipe (same seed, same size; views 64×64 to keep it quick), and 30 fresh such pairs. From scratch,
+    because the shipped model was itself trained with the recipe."""
+    path = write_pairs(tmp_path_factory.mktemp("hidden") / "h.h5", 240, seed=21, hidden_share=1.0, size=2)
+    data = load_dataset(path)
     runs = {}
     for mode in ("evidence", "none"):
-        cfg = TrainConfig(epochs=2, batch=12, seed=0, device="cpu", patience=5, lr=FINETUNE_LR, occlusion=mode,
-                          occlusion_every=1)
-        runs[mode] = train(data, config=cfg, init=default).model
-    return runs, generate(30, seed=4321, hidden_share=1.0)
+        cfg = TrainConfig(epochs=12, batch=12, seed=0, device="cpu", patience=12, occlusion=mode, occlusion_every=1)
+        runs[mode] = train(data, config=cfg).model
+    fresh = [replace(s, view1=s.view1[::2, ::2].copy(), view2=s.view2[::2, ::2].copy())
+             for s in generate(30, seed=4321, hidden_share=1.0)]
+    return runs, fresh
 
 
 def test_after_the_recipe_occluding_the_evidence_less_view_does_not_move_p(hidden_runs):
@@ -142,7 +146,8 @@ def test_after_the_recipe_occluding_the_evidence_less_view_does_not_move_p(hidde
     only = occ.only_from_evidence(np.array([s.evidence for s in fresh]))
     drops = {mode: _p_drop(model, fresh) for mode, model in runs.items()}
     still = {mode: float(np.abs(d[~only]).mean()) for mode, d in drops.items()}
-    # Measured: 0.011 with the recipe, 0.075 without (2 epochs on 60 pairs from the shipped model).
+    # Measured: 0.012 with the recipe, 0.079 without.
     assert still["evidence"] < 0.03 and still["evidence"] < still["none"] / 3, still
-    # Occluding the only view that shows the class still lowers P (measured −0.36).
-    assert drops["evidence"][only].mean() < -0.2
+    # Occluding the only view that shows the class lowers P (measured −0.16), far more than the other view moves it.
+    lowered = float(drops["evidence"][only].mean())
+    assert lowered < -0.1 and -lowered > 5 * still["evidence"], (lowered, still)

@@ -38,7 +38,11 @@ occluding the other view's leaves P(y) ≥ 0.5; when both occlusions drop P(y)
 below 0.5 each view is needed and both count as only-evidence views. The
 estimate inherits the model's blind spots (a class its parent still sees
 through an occluded view keeps the hard label), so it is a fallback, not the
-ground truth; README "Training for faithful influence" measures both.
+ground truth; README "Training for faithful influence" measures both. A pair
+the model does not yet give its label confidently (P(y) < 0.5 unoccluded; a
+new line's pairs early in a fine-tune) says nothing about its views and is not
+occluded until a later refresh finds it known: guessing its evidence wrong
+would soften the very targets the model has still to learn.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class OcclusionState:
 
     maps: torch.Tensor
     only: np.ndarray
+    known: np.ndarray  # (N,) bool: pairs whose evidence is known; only these are occluded
 
 
 def only_from_evidence(evidence: np.ndarray) -> np.ndarray:
@@ -138,16 +143,17 @@ def compute_state(model: nn.Module, view1: np.ndarray, view2: np.ndarray, labels
         if evidence is None:
             ones = np.ones(len(idx))
             with torch.inference_mode():
-                cols = []
+                cols = [model(x1, x2).softmax(1).gather(1, y[:, None])[:, 0].cpu().numpy()]
                 for v in (0, 1):
                     mask = full_masks(m[:, v], tuple(x1.shape[2:]), ones).to(device)
                     a, b = (x1 * mask, x2) if v == 0 else (x1, x2 * mask)
                     cols.append(model(a, b).softmax(1).gather(1, y[:, None])[:, 0].cpu().numpy())
             p_masked.append(np.stack(cols, axis=1))
     model.train(was_training)
-    only = (only_from_evidence(evidence[index]) if evidence is not None
-            else only_from_confidence(np.concatenate(p_masked)))
-    return OcclusionState(torch.cat(maps), only)
+    if evidence is not None:
+        return OcclusionState(torch.cat(maps), only_from_evidence(evidence[index]), np.ones(len(index), bool))
+    p = np.concatenate(p_masked)  # (N, 3): P(y) clean, with view 1 occluded, with view 2 occluded
+    return OcclusionState(torch.cat(maps), only_from_confidence(p[:, 1:]), p[:, 0] >= CONFIDENT)
 
 
 @dataclass

@@ -5,6 +5,9 @@ in both views alike: a shift on the plane, a mirror along y (the cameras sit on
 the x axis, so that mirror keeps them where they are), and a mirror along x
 with the views swapped (the mirrored scene seen by the mirrored cameras). What
 belongs to one camera is drawn for each view on its own: gain, offset, noise.
+By default a share of the pairs also has one view occluded by the explainer's
+own mask, with a target that says what is still visible
+(`inspector.model.occlusion_training`), so that occlusion means absence.
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ def occluded_batch(x1, x2, labels, pos, state, config: TrainConfig, n_classes: i
     moved with the pose and applied after the camera augmentation (raw pixels set to 0, as the method
     masks); soft targets where the occluded view was the only one showing the evidence."""
     d = occ.draw(len(labels), config.occlusion_share, rng)
+    d.occluded &= state.known[pos]
     m1, m2 = occ.view_masks(state, pos, d, tuple(x1.shape[2:]))
     a1, a2 = augment_pose(torch.cat([x1, m1], 1), torch.cat([x2, m2], 1), rng, config.max_shift_px)
     x1, x2 = augment_camera(a1[:, :3], rng) * a1[:, 3:], augment_camera(a2[:, :3], rng) * a2[:, 3:]

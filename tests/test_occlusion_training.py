@@ -75,6 +75,15 @@ def test_the_fallback_trains_on_data_without_evidence(default, tmp_path):
     data.evidence = None  # a plant's data may not know which camera sees what
     state = occ.compute_state(default, data.view1, data.view2, data.labels, None, np.arange(24), "cpu")
     assert state.maps.shape == (24, 2, 8, 8) and state.only.shape == (24, 2)
+    assert state.known.all()  # the shipped model gives every one of them its label confidently
+    # A pair whose label the model does not give is not known, so it is not occluded.
+    wrong = data.labels.copy()
+    wrong[:6] = (wrong[:6] + 1) % 3
+    unsure = occ.compute_state(default, data.view1, data.view2, wrong, None, np.arange(24), "cpu")
+    np.testing.assert_array_equal(unsure.known, np.arange(24) >= 6)
+    with_evidence = occ.compute_state(default, data.view1, data.view2, wrong, np.array(["both"] * 24),
+                                      np.arange(24), "cpu")
+    assert with_evidence.known.all() and not with_evidence.only.any()
     cfg = TrainConfig(epochs=1, batch=12, seed=5, device="cpu", patience=5, lr=FINETUNE_LR, occlusion_share=1.0)
     result = train(data, config=cfg, init=default)
     assert result.history and np.isfinite(result.history[0]["train_loss"])

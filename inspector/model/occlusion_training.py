@@ -67,8 +67,8 @@ CONFIDENT = 0.5  # P(y) at or above this with a view occluded: the other view st
 
 @dataclass
 class OcclusionState:
-    """Per training pair: stage-4 maps at layer resolution (N, 2, h, w) for its label, and whether each
-    view is the only one that shows the evidence (N, 2)."""
+    """Per training pair: stage-4 maps at layer resolution (N, 2, h, w) for its label, whether each view
+    is the only one that shows the evidence (N, 2), and whether that is known at all (N,)."""
 
     maps: torch.Tensor
     only: np.ndarray
@@ -85,9 +85,8 @@ def only_from_evidence(evidence: np.ndarray) -> np.ndarray:
 def only_from_confidence(p_masked: np.ndarray) -> np.ndarray:
     """(N, 2) bool from P(y) with view v's τ region fully occluded (N, 2): v is an only-evidence view when
     occluding it drops P(y) below CONFIDENT and occluding the other does not; when both drop it, both are."""
-    low = p_masked < CONFIDENT
-    both_low = low[:, 0] & low[:, 1]
-    return np.stack([low[:, 0] & (~low[:, 1] | both_low), low[:, 1] & (~low[:, 0] | both_low)], axis=1)
+    # Both cases of the rule come to one test per view: occluding v drops P(y).
+    return np.asarray(p_masked) < CONFIDENT
 
 
 def soft_targets(labels: np.ndarray, n_classes: int, view: np.ndarray, p: np.ndarray, occluded: np.ndarray,

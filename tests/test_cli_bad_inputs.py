@@ -274,3 +274,17 @@ def test_debug_also_shows_where_a_bad_input_was_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "Traceback (most recent call last)" in err
     assert err.strip().splitlines()[-1] == f"inspector explain: error: {tmp_path / 'none.png'}: no such image file"
+
+
+def test_a_reader_that_leaves_early_is_not_an_internal_error():
+    """`inspector model info default | head -0`: the reader closes the pipe before the card is printed;
+    the command ends quietly (status 141, as a shell reports SIGPIPE), with no 'internal error'."""
+    import subprocess
+
+    from cli_support import INSPECTOR
+
+    p = subprocess.Popen(INSPECTOR + ["model", "info", "default"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(60) == 141
+    assert "internal error" not in err and "Traceback" not in err, err

@@ -74,9 +74,12 @@ def test_model_info_of_the_shipped_default(default):
     assert r.returncode == 0, r.stderr
     assert default.sha256 in r.stdout
     assert "correct, missing, skewed" in r.stdout
-    assert "pairs per class  not recorded" in r.stdout  # made before cards
-    assert "parent           not recorded" in r.stdout
-    assert "accuracy 100.00%" in r.stdout  # its validation metrics, from the older flat keys
+    # Fine-tuned with the occlusion recipe from the model shipped before it (README "Training for faithful
+    # influence"), which was made before cards.
+    assert "parent           default.pt (sha256 c2719552af9d4bd44fc8a6fbd36a286497564f0bdef5659f60a471c4f324efd0" in r.stdout
+    assert "occlusion evidence" in r.stdout
+    assert "pairs per class  correct 800, missing 800, skewed 800 (2400 in all)" in r.stdout
+    assert "accuracy 100.00%" in r.stdout
 
 
 def test_a_checkpoint_with_no_meta_at_all_says_not_recorded(tmp_path):

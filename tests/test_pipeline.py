@@ -112,7 +112,10 @@ def test_a_run_writes_every_inspection_with_provenance_and_the_engines_numbers(t
     np.testing.assert_array_equal(rec.view1, v1)
     np.testing.assert_allclose(rec.probs, e.probs, atol=1e-5)
     if rec.status == "ok":
-        np.testing.assert_allclose(rec.curves, e.curves, atol=1e-4)
+        # The run explains 5 pairs per batch, explain_pair one: float sums in another order can flip a near-tie
+        # in the stage-4 map's ranking and so one masked position (measured with the shipped model: 0.0036 at
+        # one curve point, also between explain_batch with batch 5 and 1).
+        np.testing.assert_allclose(rec.curves, e.curves, atol=1e-2)
     np.testing.assert_allclose(rec.stage_maps[1][3], e.stage_maps[1][3], rtol=2e-3, atol=1e-3 * e.stage_maps[1][3].max())
     assert not _pipeline_threads()
     assert hook_count(model) == 0 and hook_count(explainer.model) == 0

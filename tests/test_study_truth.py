@@ -48,6 +48,23 @@ def test_agreement_table_counts_each_cell_and_the_overall():
     assert shares["correct"]["influence_share"] == {"camera 1": 0.0, "camera 2": 1.0, "equal": 0.0}
 
 
+@pytest.mark.parametrize("n", [1, 3, 7, 11, 46, 50, 92, 100, 150, 300, 1000])
+def test_a_cell_all_right_or_all_wrong_has_the_exact_end_and_draws(n):
+    """At k = n the upper end is 1 exactly (floating point once landed below the share, and the
+    figure's error bar went negative: a study where every pair agreed crashed)."""
+    from matplotlib.figure import Figure
+
+    from inspector.evaluation.agreement import agreement_figure
+
+    assert wilson_interval(n, n)[1] == 1.0 and wilson_interval(0, n)[0] == 0.0
+    classes = ("correct", "missing", "skewed")
+    labels = np.zeros(n, int)
+    evidence = np.array(["camera 1"] * n)
+    table = agreement_table(classes, labels, evidence, evidence.copy(), np.array(["glare"] * n))
+    assert table["overall"]["ci95"][1] == 1.0
+    agreement_figure(Figure(), table)
+
+
 @pytest.fixture(scope="module")
 def study():
     return run_study(load_model(None, "cpu"), 3, seed=31, hidden_share=0.6)

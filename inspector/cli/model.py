@@ -35,7 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from inspector.model.finetune import FINETUNE_LR, check_init, parent_of
     from inspector.model.mvfn import ArchConfig
     from inspector.dataset.store import load_dataset
-    from inspector.model.train import TrainConfig, check_split, save_trained, train
+    from inspector.model.train import TrainConfig, check_occlusion, check_split, save_trained, train
 
     out = Path(args.out)
     refuse_to_replace(out, args.overwrite)
@@ -51,10 +51,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr = args.lr if args.lr is not None else 3e-3
     arch_name = args.arch or "mvfn"
     arch = ArchConfig(arch=arch_name, view=args.view - 1, shared_branches=args.shared_branches)
+    # The recipe is about which camera a fused decision rests on; a single view has no other camera.
+    model_arch = init.config.arch if init is not None else arch_name
+    occlusion = args.occlusion or ("evidence" if model_arch == "mvfn" else "none")
     config = TrainConfig(
         epochs=args.epochs, batch=args.batch, seed=args.seed, device=args.device, val_split=args.val_split,
-        lr=lr, patience=args.patience,
+        lr=lr, patience=args.patience, occlusion=occlusion, occlusion_share=args.occlusion_share,
+        occlusion_every=args.occlusion_every,
     )
+    check_occlusion(config)
     if init is None:
         print(f"training {arch_name}{' (camera %d only)' % args.view if arch_name == 'single-view' else ''} on "
               f"{len(data.labels)} pairs of {data.path} (classes: {', '.join(data.classes)})")
@@ -216,6 +221,16 @@ def add_train(sub) -> None:
     p.add_argument("--new-head", action="store_true",
                    help="with --init: keep every weight but the final layer, which starts anew for the data's "
                    "classes (seeded)")
+    p.add_argument("--occlusion", default=None, choices=["evidence", "kept", "none"],
+                   help="occlusion recipe (README 'Training for faithful influence'): `evidence` (the MVFN's "
+                   "default; `none` for the single-view baseline) occludes "
+                   "one view of a share of the pairs with the explainer's own mask (stage-4 Grad-CAM, top p of the "
+                   "region above max/4, pixels set to 0) and softens the target toward uniform by p where that view "
+                   "was the only one showing the evidence (the data's `evidence` field, else estimated from the "
+                   "model); `kept` the same masks with the label kept; `none` no occlusion")
+    p.add_argument("--occlusion-share", type=float, default=0.5, help="share of the pairs with one view occluded")
+    p.add_argument("--occlusion-every", type=positive_int, default=2,
+                   help="epochs between recomputing the masks' Grad-CAM maps with the model being trained")
     p.add_argument("--view", type=int, default=1, choices=[1, 2], help="camera of the single-view baseline")
     p.add_argument("--shared-branches", action="store_true", help="one outer branch for both views (MVFN)")
     add_overwrite(p, "replace an existing checkpoint")

@@ -8,6 +8,7 @@ saying so and exit status 1, with its traceback only under `inspector --debug`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -16,6 +17,7 @@ from inspector.cli import audit, bench, dataset, explain, grab, line, live, logs
 from inspector.cli.contributions import contributions
 from inspector.cli.options import (
     EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     Formatter,
@@ -88,6 +90,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"inspector {command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output left (`inspector model info default | head`): not an error of
+        # ours. Python's own advice: point stdout at devnull so the exit's flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: a user gets one line; whoever reports it reruns with --debug
         if args.debug:
             traceback.print_exc()

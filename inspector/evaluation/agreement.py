@@ -36,7 +36,11 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     z2 = z * z
     centre = (k + z2 / 2) / (n + z2)
     half = z / (n + z2) * math.sqrt(k * (n - k) / n + z2 / 4)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At k = 0 or k = n an end is exactly 0 or 1 in exact arithmetic; floating point may land a hair
+    # inside, which would put the share outside its own interval.
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def _cell(k: int, n: int) -> dict:
@@ -121,7 +125,8 @@ def agreement_figure(fig, table: dict) -> None:
     hi = np.array([r["ci95"][1] for _, r in rows])
     colours = ["#444444" if name == "overall" else "#1f77b4" for name, _ in rows]
     ax.barh(y, shares, color=colours, alpha=0.7)
-    ax.errorbar(shares, y, xerr=[shares - lo, hi - shares], fmt="none", ecolor="black", capsize=3)
+    ax.errorbar(shares, y, xerr=[np.maximum(shares - lo, 0.0), np.maximum(hi - shares, 0.0)], fmt="none",
+                ecolor="black", capsize=3)
     ax.set_yticks(y, [f"{name} ({r['k']}/{r['n']})" for name, r in rows], fontsize=7)
     ax.set_xlim(0, 1)
     ax.axvline(0.95, color="#2ca02c", linestyle="--", linewidth=1, label="95%")

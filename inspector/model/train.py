@@ -5,6 +5,9 @@ in both views alike: a shift on the plane, a mirror along y (the cameras sit on
 the x axis, so that mirror keeps them where they are), and a mirror along x
 with the views swapped (the mirrored scene seen by the mirrored cameras). What
 belongs to one camera is drawn for each view on its own: gain, offset, noise.
+By default a share of the pairs also has one view occluded by the explainer's
+own mask, with a target that says what is still visible
+(`inspector.model.occlusion_training`), so that occlusion means absence.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from inspector.model.checkpoint import save_checkpoint
 from inspector.model.finetune import check_init, start_model
 from inspector.model.evaluate import Report, accuracy_report, predict, to_tensor
 from inspector.model.mvfn import ArchConfig, build_model
+from inspector.model import occlusion_training as occ
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     max_shift_px: int = 4
+    # The occlusion recipe (inspector.model.occlusion_training): mode, share of pairs with one view
+    # occluded, epochs between recomputing the masks' Grad-CAM maps with the model being trained.
+    occlusion: str = "evidence"
+    occlusion_share: float = 0.5
+    occlusion_every: int = 2
 
 
 @dataclass
@@ -74,6 +83,15 @@ def check_split(data: Dataset, val_split: float) -> None:
         have = ", ".join(f"{c} {k}" for c, k in zip(data.classes, counts))
         raise DatasetError(f"{data.path}: too few pairs to train with --val-split {val_split:g}: each class needs "
                            f"at least {need} (one or more for validation, the rest for training); it has {have}")
+
+
+def check_occlusion(config: TrainConfig) -> None:
+    if config.occlusion not in occ.OCCLUSION_MODES:
+        raise InspectorError(f"--occlusion must be one of {', '.join(occ.OCCLUSION_MODES)}, got {config.occlusion!r}")
+    if not 0.0 <= config.occlusion_share <= 1.0:
+        raise InspectorError(f"--occlusion-share must be within [0, 1], got {config.occlusion_share}")
+    if config.occlusion_every < 1:
+        raise InspectorError(f"--occlusion-every must be at least 1, got {config.occlusion_every}")
 
 
 def stratified_split(labels: np.ndarray, val_split: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -125,6 +143,20 @@ def augment(x1: torch.Tensor, x2: torch.Tensor, rng: np.random.Generator, max_sh
     return augment_camera(x1, rng), augment_camera(x2, rng)
 
 
+def occluded_batch(x1, x2, labels, pos, state, config: TrainConfig, n_classes: int, rng):
+    """The recipe's batch: one view of a share of the pairs occluded by the method's own mask, the masks
+    moved with the pose and applied after the camera augmentation (raw pixels set to 0, as the method
+    masks); soft targets where the occluded view was the only one showing the evidence."""
+    d = occ.draw(len(labels), config.occlusion_share, rng)
+    d.occluded &= state.known[pos]
+    m1, m2 = occ.view_masks(state, pos, d, tuple(x1.shape[2:]))
+    a1, a2 = augment_pose(torch.cat([x1, m1], 1), torch.cat([x2, m2], 1), rng, config.max_shift_px)
+    x1, x2 = augment_camera(a1[:, :3], rng) * a1[:, 3:], augment_camera(a2[:, :3], rng) * a2[:, 3:]
+    soft = d.occluded if config.occlusion == "evidence" else np.zeros_like(d.occluded)
+    targets = occ.soft_targets(labels, n_classes, d.view, d.p, soft, state.only[pos])
+    return x1, x2, torch.from_numpy(targets)
+
+
 def channel_stats(views: list[np.ndarray], sample: int = 512) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of the training views (on a subsample: they are stable)."""
     px = np.concatenate([v[:sample].reshape(-1, 3) for v in views]).astype(np.float64) / 255.0
@@ -161,6 +193,7 @@ def train(
     the batch loop (tqdm).
     """
     check_split(data, config.val_split)
+    check_occlusion(config)
     if init is not None:
         check_init(init, data, new_head)
     device = resolve_device(config.device)
@@ -174,6 +207,9 @@ def train(
         model = build_model(arch).to(device)
     else:
         model = start_model(init, data, new_head).to(device)
+    if config.occlusion != "none" and model.config.arch != "mvfn":
+        raise InspectorError(f"--occlusion {config.occlusion}: only for the MVFN (a {model.config.arch} model "
+                             "has one camera to occlude); use --occlusion none")
     weights = class_weights(data.labels[train_idx], len(data.classes)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = config.epochs * int(np.ceil(len(train_idx) / config.batch))
@@ -181,7 +217,10 @@ def train(
     v1_val, v2_val, y_val = data.view1[val_idx], data.view2[val_idx], data.labels[val_idx]
     best = (float("inf"), None, -1)
     history, stale, t0 = [], 0, time.perf_counter()
+    state = None
     for epoch in range(config.epochs):
+        if config.occlusion != "none" and epoch % config.occlusion_every == 0:
+            state = occ.compute_state(model, data.view1, data.view2, data.labels, data.evidence, train_idx, device)
         model.train()
         order = rng.permutation(train_idx)
         batches = [order[i : i + config.batch] for i in range(0, len(order), config.batch)]
@@ -192,10 +231,16 @@ def train(
             idx = np.sort(idx)
             x1 = to_tensor(data.view1[idx], torch.device("cpu"))
             x2 = to_tensor(data.view2[idx], torch.device("cpu"))
-            x1, x2 = augment(x1, x2, rng, config.max_shift_px)
             y = torch.from_numpy(data.labels[idx]).to(device)
-            logits = model(x1.to(device), x2.to(device))
-            loss = F.cross_entropy(logits, y, weight=weights)
+            if state is None:
+                x1, x2 = augment(x1, x2, rng, config.max_shift_px)
+                logits = model(x1.to(device), x2.to(device))
+                loss = F.cross_entropy(logits, y, weight=weights)
+            else:
+                x1, x2, targets = occluded_batch(x1, x2, data.labels[idx], np.searchsorted(train_idx, idx), state,
+                                                 config, len(data.classes), rng)
+                logits = model(x1.to(device), x2.to(device))
+                loss = occ.weighted_soft_ce(logits, targets.to(device), weights[y])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

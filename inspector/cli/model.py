@@ -192,7 +192,9 @@ def add_train(sub) -> None:
         sub, "train", help="train a model (the MVFN, or a single-view baseline) on a dataset",
         description="Train on an HDF5 dataset with view1, view2, label (as `inspector simulate` writes): "
         "a stratified validation split, physically consistent augmentation (a shift and mirrors "
-        "applied to both views alike, gain and noise to each view on its own), class-weighted loss, "
+        "applied to both views alike, gain and noise to each view on its own), by default the occlusion "
+        "recipe (the MVFN also sees views occluded by the explainer's own masks, with a target that says "
+        "what is still visible, so that occlusion means absence; --occlusion), class-weighted loss, "
         "a progress bar with loss and accuracy, early stopping on validation loss, and at the end "
         "per-class accuracy and a confusion matrix on the validation split. Deterministic for a "
         "seed on the CPU. The checkpoint holds the weights, architecture, classes, input size, "
